@@ -1,0 +1,1 @@
+"""backprop-crosscheck: the harness (cross-check, tolerance policy, table, command line)."""

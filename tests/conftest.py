@@ -1,0 +1,91 @@
+"""The matrix's axes (backend x dtype x device x quantity) and its values, computed once.
+
+`--backends a,b` runs the matrix on those backends only (any registered name, e.g. the
+deliberately wrong ones of tests/broken_backends.py); by default, every bundled backend, an
+unavailable one being skipped with its reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+import backends
+from reference.case import Case, load_case
+
+from bpcheck import crosscheck
+
+from tests import broken_backends
+
+CASE = "mazur-2015"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backends", default=None, help="comma-separated backend names for the matrix")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    broken_backends.register_all()
+
+
+def matrix_backends(config: pytest.Config) -> list[str]:
+    asked = config.getoption("--backends")
+    return asked.split(",") if asked else list(broken_backends.BUNDLED)
+
+
+def _cells(config: pytest.Config) -> list[Any]:
+    """Cells of available backends, and pytest.param skips for unavailable ones."""
+    out: list[Any] = []
+    for name in matrix_backends(config):
+        status = backends.status(name)
+        if status != "available":
+            out.append(pytest.param(None, marks=pytest.mark.skip(reason=f"{name} {status}"), id=name))
+            continue
+        out += [crosscheck.Cell(name, dt, dev) for dt in crosscheck.DTYPES for dev in backends.get(name).devices()]
+    return out
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    case = load_case(CASE)
+    targets = crosscheck.targets(case)
+    if "figure_target" in metafunc.fixturenames:
+        targets = [t for t in targets if t.published is not None]
+    cells = _cells(metafunc.config)
+    real = [c for c in cells if isinstance(c, crosscheck.Cell)]
+    skipped = [c for c in cells if not isinstance(c, crosscheck.Cell)]
+    if "pair" in metafunc.fixturenames:
+        pairs = [
+            (a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)
+        ]
+        params = [pytest.param((a, b), t, id=f"{a.backend}~{b.id}-{t.quantity}") for a, b in pairs for t in targets]
+        metafunc.parametrize(("pair", "target"), params or [pytest.param(None, None, marks=pytest.mark.skip(reason="fewer than two backends"))])
+        return
+    params = [pytest.param(c, t, id=f"{c.id}-{t.quantity}") for c in real for t in targets]
+    params += [pytest.param(None, None, marks=s.marks, id=s.id) for s in skipped]
+    metafunc.parametrize(("cell", "target"), params)
+
+
+@pytest.fixture(scope="session")
+def case() -> Case:
+    return load_case(CASE)
+
+
+@pytest.fixture(scope="session")
+def values(request: pytest.FixtureRequest, case: Case) -> dict[Any, dict[tuple[str, str], float | str]]:
+    """Every cell's values, computed once, in parallel worker processes."""
+    cells = [c for c in _cells(request.config) if isinstance(c, crosscheck.Cell)]
+    return crosscheck.compute_all(str(case.path), cells)
+
+
+@pytest.fixture(scope="session")
+def exact(case: Case) -> dict[str, dict[tuple[str, str], Any]]:
+    return {dt: crosscheck.exact_values(case, dt) for dt in crosscheck.DTYPES}
+
+
+@pytest.fixture
+def figure_target() -> None:
+    """Marks a test that runs only on targets with a published figure."""

@@ -1,0 +1,70 @@
+"""The registry: lazy imports, unavailable frameworks as a reason, and JAX's float32 trap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import backends
+from backends.protocol import METHODS, Backend
+from reference.case import load_case
+
+ROOT = Path(__file__).resolve().parents[1]
+CASE = load_case("mazur-2015")
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_import_backends_needs_numpy_alone():
+    """With torch and jax made unimportable, `import backends` works and both show a reason."""
+    proc = _python(
+        "import sys; sys.modules['torch'] = None; sys.modules['jax'] = None\n"
+        "import backends\n"
+        "assert 'torch' not in sys.modules or sys.modules['torch'] is None\n"
+        "for n in backends.names(): print(n, '=', backends.status(n))"
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(" = ") for line in proc.stdout.splitlines())
+    assert lines["reference"] == lines["numpy"] == "available"
+    assert lines["torch"].startswith("unavailable: torch is not installed")
+    assert lines["jax"].startswith("unavailable: jax is not installed")
+
+
+def test_importing_the_registry_imports_no_framework():
+    proc = _python("import sys, backends; print('torch' in sys.modules, 'jax' in sys.modules)")
+    assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+def test_unknown_backend_is_a_key_error_listing_the_valid_names():
+    with pytest.raises(KeyError, match="valid: reference, numpy, torch, jax"):
+        backends.get("tensorflow")
+
+
+@pytest.mark.parametrize("name", ["reference", "numpy", "torch", "jax"])
+def test_bundled_backends_implement_the_protocol(name):
+    if backends.status(name) != "available":
+        pytest.skip(f"{name} {backends.status(name)}")
+    b = backends.get(name)
+    assert isinstance(b, Backend) and all(callable(getattr(b, m)) for m in METHODS)
+
+
+def test_jax_refuses_float64_when_x64_is_off():
+    """JAX without jax_enable_x64 would silently compute in float32: the backend says so."""
+    pytest.importorskip("jax")
+    proc = _python(
+        "import backends, jax\n"
+        "from reference.case import load_case\n"
+        "b = backends.get('jax'); c = load_case('mazur-2015')\n"
+        "assert b.forward(c, c.parameters, 'float64', 'cpu')['E_total'] != 0\n"
+        "jax.config.update('jax_enable_x64', False)\n"
+        "try:\n"
+        "    b.forward(c, c.parameters, 'float64', 'cpu')\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)"
+    )
+    assert "DtypeError" in proc.stdout and "jax_enable_x64 is off" in proc.stdout, proc.stdout + proc.stderr

@@ -1,0 +1,80 @@
+"""`bpcheck`: the table, the JSON records, exit statuses and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bpcheck.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FIELDS = {"case", "backend", "dtype", "device", "quantity", "value", "exact", "ulps", "published", "verdict", "config"}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_records(capsys, tmp_path):
+    code, out, _ = run(capsys, "run", "--case", "mazur-2015", "--backend", "numpy", "--json",
+                       "--out", str(tmp_path), "--jobs", "1")
+    assert code == 0
+    records = json.loads(out)
+    assert FIELDS <= set(records[0])
+    assert {r["backend"] for r in records} == {"numpy"}
+    assert {r["dtype"] for r in records} == {"float64", "float32"}
+    w5 = next(r for r in records if r["quantity"] == "w5+" and r["backend"] == "numpy" and r["dtype"] == "float64")
+    assert w5["published"] == "0.35891648" and w5["verdict"] == "reproduced" and w5["config"] == "as-written"
+    e = next(r for r in records if r["quantity"] == "E_total@10000" and r["dtype"] == "float64")
+    assert e["config"] == "as-written" and e["measured"] == "loss-of-last-step"
+    assert {r["verdict"] for r in records if r["published"] is None} == {"pass"}
+    assert json.loads((tmp_path / "results.json").read_text()) == records
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_table(capsys, tmp_path):
+    code, out, _ = run(capsys, "run", "--backend", "reference", "--dtype", "float32", "--out", str(tmp_path), "--jobs", "1")
+    assert code == 0
+    assert "mazur-2015  float32  cpu" in out and "reference (ULPs)" in out and "post verdict" in out
+    row = next(line for line in out.splitlines() if line.startswith("dE_o2/dout_h1 "))
+    assert "-0.019049119" in row and row.rstrip().endswith("reproduced")
+    assert (tmp_path / "table.txt").read_text().strip() == out.strip()
+
+
+def test_a_failing_backend_exits_1(capsys, tmp_path):
+    code, out, _ = run(capsys, "run", "--backend", "broken-wrong-weight", "--dtype", "float64", "--no-report", "--jobs", "1")
+    assert code == 1
+    assert "FAIL" in next(line for line in out.splitlines() if line.startswith("dE_o2/dout_h1 "))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "--backend", "tensorflow"], "unknown backend 'tensorflow'; valid: reference, numpy, torch, jax"),
+    (["run", "--dtype", "float16"], "unknown dtype 'float16'; valid: float64, float32"),
+    (["run", "--case", "mazur-2016"], "unknown case 'mazur-2016'; valid: mazur-2015"),
+    (["run", "--case", "missing.toml"], "missing.toml: no such file"),
+    (["run", "--jobs", "zero"], "argument --jobs: invalid int value: 'zero'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and err.startswith("bpcheck: error: "), err
+
+
+def test_console_script_bad_input_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "bpcheck.cli", "run", "--backend", "nope"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_backends_and_cases_commands(capsys):
+    code, out, _ = run(capsys, "backends")
+    assert code == 0 and "reference: available" in out and "numpy: available" in out
+    code, out, _ = run(capsys, "cases")
+    assert code == 0 and out.startswith("mazur-2015: A Step by Step Backpropagation Example")
