@@ -65,6 +65,7 @@ class TorchBackend(StepBackend):
         grad_w_h, grad_b1 = torch.autograd.grad(target, (w_h, b1), grad_outputs=cot, retain_graph=True)
         net_seen = seen @ out_h + b2
         eye = torch.eye(len(out_o), dtype=out_o.dtype, device=out_o.device)
+        b1, b2 = b1.detach(), b2.detach()
         with torch.no_grad():
             new = Net(
                 (w_h - eta * grad_w_h).tolist(),
@@ -75,7 +76,7 @@ class TorchBackend(StepBackend):
         rows = lambda f: [f(k).tolist() for k in range(len(out_o))]  # noqa: E731
         return Step(
             net_h=net_h.tolist(), out_h=out_h.tolist(), net_o=net_o.tolist(), out_o=out_o.tolist(),
-            e_o=e_o.tolist(), e_total=float(e_total),
+            e_o=e_o.tolist(), e_total=e_total.item(),
             d_out_o=_grad(e_total, out_o).tolist(),
             dout_dnet_o=_grad(out_o, net_o, ones_o).tolist(),
             delta_o=delta_o.tolist(),
@@ -112,7 +113,7 @@ class TorchBackend(StepBackend):
         check_dtype(self.name, str(w_h.dtype).removeprefix("torch."), dtype)
         lay = case.layout
         named = dict(zip(lay.weights, torch.cat([w_h.detach().ravel(), w_o.detach().ravel()]).tolist()))
-        return Training({**named, "b1": float(b1), "b2": float(b2)}, torch.stack(losses).tolist() if losses else [])
+        return Training({**named, "b1": b1.item(), "b2": b2.item()}, torch.stack(losses).tolist() if losses else [])
 
 
 def _plain_output(w_o: Any, out_h: Any, b2: Any, eta: Any) -> Any:

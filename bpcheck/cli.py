@@ -54,22 +54,6 @@ def _choose(asked: list[str] | None, valid: Sequence[str], what: str) -> list[st
     return list(dict.fromkeys(asked))
 
 
-def _cells(asked_backends: list[str] | None, dtypes: list[str]) -> tuple[list[crosscheck.Cell], list[str]]:
-    """Cells to run, and notes about backends left out because they are unavailable."""
-    names = _choose(asked_backends, backends.names(), "backend")
-    cells, notes = [], []
-    for name in names:
-        status = backends.status(name)
-        if status != "available":
-            if asked_backends is not None:
-                raise UsageError(f"backend {name} is {status}")
-            notes.append(f"{name}: {status}")
-            continue
-        devices = backends.get(name).devices()
-        cells += [crosscheck.Cell(name, dt, dev) for dt in dtypes for dev in devices]
-    return cells, notes
-
-
 def _write_report(out: Path, records: list[crosscheck.Record], text: str) -> None:
     """Both files, each written to a temporary name and renamed: never half-written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -86,13 +70,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except CaseError as err:
         raise UsageError(str(err)) from None
     dtypes = _choose(_split(args.dtype), crosscheck.DTYPES, "dtype")
-    cells, notes = _cells(_split(args.backend), dtypes)
+    asked = _split(args.backend)
+    names = _choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    records = crosscheck.run(case, cells, args.jobs)
+    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs)
+    if asked and unavailable:
+        name, reason = next(iter(unavailable.items()))
+        raise UsageError(f"backend {name} is {reason}")
     text = table.render(records)
-    if notes:
-        text += "\n\nnot run: " + "; ".join(notes)
+    if unavailable:
+        text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
     if args.json:
         print(json.dumps(crosscheck.as_json(records), indent=1))
     else:

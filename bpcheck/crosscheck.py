@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -74,11 +74,8 @@ def targets(case: Case) -> list[Target]:
     return out
 
 
-def compute_cell(case_ref: str, cell: Cell, factory: str | None = None) -> dict[tuple[str, str], float | str]:
-    """Every target's value from one backend; an exception becomes its message (a string).
-    `factory` registers the backend first (for a worker process that does not know it)."""
-    if factory and backends.factory_path(cell.backend) != factory:
-        backends.register(cell.backend, factory)
+def compute_cell(case_ref: str, cell: Cell) -> dict[tuple[str, str], float | str]:
+    """Every target's value from one backend; an exception becomes its message (a string)."""
     case = load_case(case_ref)
     b = backends.get(cell.backend)
     params = rounded_parameters(case, cell.dtype)
@@ -149,34 +146,128 @@ def _digits(x: Any, digits: int = 20) -> str:
     return format(Decimal(str(x)[: EXACT_DIGITS + 10]), f".{digits}g")
 
 
-def run(case: Case, cells: list[Cell], jobs: int | None = None) -> list[Record]:
-    """All records of `case` over `cells`, backends computed in parallel worker processes."""
-    values = compute_all(str(case.path), cells, jobs)
-    exact = {dt: exact_values(case, dt) for dt in {c.dtype for c in cells}}
-    return [judge(case, c, t, values[c][(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)])
-            for c in cells for t in targets(case)]
+Values = dict[tuple[str, str], "float | str"]
 
 
-def compute_all(case_ref: str, cells: list[Cell], jobs: int | None = None) -> dict[Cell, dict[tuple[str, str], float | str]]:
-    """compute_cell for every cell; with jobs > 1 in spawned worker processes (frameworks are
-    imported in the workers, and the parent computes the exact values meanwhile)."""
-    jobs = min(jobs or os.cpu_count() or 1, len(cells))
+@dataclass
+class Computed:
+    """Every cell's values, and the backends that could not run, with the reason."""
+
+    values: dict[Cell, Values]
+    unavailable: dict[str, str]
+
+
+def run(case: Case, names: list[str], dtypes: list[str], jobs: int | None = None) -> tuple[list[Record], dict[str, str]]:
+    """All records of `case` for the named backends, and {backend: reason} for those unavailable."""
+    computed = compute_all(str(case.path), names, dtypes, jobs)
+    exact = {dt: exact_values(case, dt) for dt in dtypes}
+    records = [judge(case, c, t, v[(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)])
+               for c, v in computed.values.items() for t in targets(case)]
+    return records, computed.unavailable
+
+
+def compute_backend(case_ref: str, name: str, dtypes: list[str], factory: str | None = None) -> tuple[str, dict[Cell, Values]]:
+    """(status, values of each cell) of one backend over `dtypes` and every device it has."""
+    if factory and backends.factory_path(name) != factory:
+        backends.register(name, factory)
+    status = backends.status(name)
+    if status != "available":
+        return status, {}
+    cells = [Cell(name, dt, dev) for dt in dtypes for dev in backends.get(name).devices()]
+    return status, {c: compute_cell(case_ref, c) for c in cells}
+
+
+def compute_all(case_ref: str, names: list[str], dtypes: list[str], jobs: int | None = None) -> Computed:
+    """compute_backend for every backend (see `Computation`)."""
+    computation = Computation(case_ref, names, dtypes, jobs)
+    for dt in dtypes:
+        exact_values(load_case(case_ref), dt)  # fills the oracle's caches while the workers run
+    return computation.result()
+
+
+class Computation:
+    """compute_backend for every backend, started at once. With jobs > 1 it runs in spawned
+    worker processes, each given a planned share, so frameworks are imported in the workers
+    only (once each) and the caller is free meanwhile."""
+
+    def __init__(self, case_ref: str, names: list[str], dtypes: list[str], jobs: int | None = None):
+        self.order = [(n, dt) for n in names for dt in dtypes]
+        units = [(n, [dt]) for n, dt in self.order]
+        plan = _plan(units, min(jobs or os.cpu_count() or 1, len(units)))
+        self.pool: ProcessPoolExecutor | None = None
+        if len(plan) <= 1:
+            self.futures: list[Any] = [_Done(_compute_share(case_ref, units, {}))]
+            return
+        factories = {n: backends.factory_path(n) for n in names}
+        ctx = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(max_workers=len(plan), mp_context=ctx, initializer=_one_thread)
+        self.futures = [self.pool.submit(_compute_share, case_ref, share, factories) for share in plan]
+
+    def result(self) -> Computed:
+        computed = Computed({}, {})
+        for future in self.futures:
+            statuses, values = future.result()
+            computed.unavailable.update({n: s for n, s in statuses.items() if s != "available"})
+            computed.values.update(values)
+        self.cancel()
+        rank = {key: k for k, key in enumerate(self.order)}
+        computed.values = dict(sorted(computed.values.items(), key=lambda kv: rank[(kv[0].backend, kv[0].dtype)]))
+        return computed
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            processes = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            self.pool = None
+
+
+@dataclass
+class _Done:
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+
+def _one_thread() -> None:
+    """Workers already fill the cores; a framework's own thread pool would only contend (and
+    spin) for them. Set before any framework is imported in the worker."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
+def _compute_share(case_ref: str, share: list[tuple[str, list[str]]], factories: dict[str, str | None]) -> tuple[dict[str, str], dict[Cell, Values]]:
+    """A worker's share; `factories` registers backends the worker's registry does not know."""
+    statuses: dict[str, str] = {}
+    values: dict[Cell, Values] = {}
+    for name, dtypes in share:
+        statuses[name], v = compute_backend(case_ref, name, dtypes, factories.get(name))
+        values.update(v)
+    return statuses, values
+
+
+#: Rough seconds per backend and dtype on the post's example (2 cores, 2026-11), only used to
+#: balance the workers' shares.
+_COST = {"torch": 7.0, "jax": 1.2, "numpy": 0.6, "reference": 0.6}
+
+
+def _plan(units: list[tuple[str, list[str]]], jobs: int) -> list[list[tuple[str, list[str]]]]:
+    """Split (backend, dtypes) units into `jobs` shares of similar cost, keeping a backend's
+    units in one share (one framework import per worker) unless they outweigh half a share."""
     if jobs <= 1:
-        return {c: compute_cell(case_ref, c) for c in cells}
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures: dict[Cell, Future[Any]] = {
-            c: pool.submit(compute_cell, case_ref, c, backends.factory_path(c.backend)) for c in _slowest_first(cells)
-        }
-        case = load_case(case_ref)
-        for dt in {c.dtype for c in cells}:
-            exact_values(case, dt)  # fills the oracle's caches while the workers run
-        return {c: futures[c].result() for c in cells}
-
-
-def _slowest_first(cells: list[Cell]) -> list[Cell]:
-    cost = {"torch": 0, "numpy": 2, "reference": 3, "jax": 1}
-    return sorted(cells, key=lambda c: cost.get(c.backend, 0))
+        return [units]
+    cost = lambda us: sum(_COST.get(n, 1.0) * len(d) for n, d in us)  # noqa: E731
+    groups: dict[str, list[tuple[str, list[str]]]] = {}
+    for u in units:
+        groups.setdefault(u[0], []).append(u)
+    fair = cost(units) / jobs
+    pieces = [p for g in groups.values() for p in ([g] if cost(g) <= fair / 2 else [[u] for u in g])]
+    shares: list[list[tuple[str, list[str]]]] = [[] for _ in range(jobs)]
+    for piece in sorted(pieces, key=cost, reverse=True):
+        min(shares, key=cost).extend(piece)
+    return [s for s in shares if s]
 
 
 def as_json(records: list[Record]) -> list[dict[str, Any]]:

@@ -27,7 +27,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Registers the broken backends and starts computing the matrix's values in worker
+    processes at once, so collection and the quick tests run meanwhile."""
     broken_backends.register_all()
+    if not hasattr(config, "workerinput"):
+        config._matrix = crosscheck.Computation(str(load_case(CASE).path), matrix_backends(config), list(crosscheck.DTYPES))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(item.path.name == "test_self_check.py" for item in items):
+        from tests.test_self_check import start_broken_run
+
+        config._broken_run = start_broken_run()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "_matrix", None) is not None:
+        config._matrix.cancel()
+    proc = getattr(config, "_broken_run", None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
 
 
 def matrix_backends(config: pytest.Config) -> list[str]:
@@ -75,10 +94,9 @@ def case() -> Case:
 
 
 @pytest.fixture(scope="session")
-def values(request: pytest.FixtureRequest, case: Case) -> dict[Any, dict[tuple[str, str], float | str]]:
-    """Every cell's values, computed once, in parallel worker processes."""
-    cells = [c for c in _cells(request.config) if isinstance(c, crosscheck.Cell)]
-    return crosscheck.compute_all(str(case.path), cells)
+def values(request: pytest.FixtureRequest) -> dict[Any, dict[tuple[str, str], float | str]]:
+    """Every cell's values, computed once, in worker processes started by pytest_configure."""
+    return request.config._matrix.result().values
 
 
 @pytest.fixture(scope="session")

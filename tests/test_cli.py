@@ -22,13 +22,13 @@ def run(capsys, *argv):
 
 
 def test_json_records(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "--case", "mazur-2015", "--backend", "numpy", "--json",
+    code, out, _ = run(capsys, "run", "--case", "mazur-2015", "--backend", "numpy", "--dtype", "float64", "--json",
                        "--out", str(tmp_path), "--jobs", "1")
     assert code == 0
     records = json.loads(out)
     assert FIELDS <= set(records[0])
     assert {r["backend"] for r in records} == {"numpy"}
-    assert {r["dtype"] for r in records} == {"float64", "float32"}
+    assert {r["dtype"] for r in records} == {"float64"}
     w5 = next(r for r in records if r["quantity"] == "w5+" and r["backend"] == "numpy" and r["dtype"] == "float64")
     assert w5["published"] == "0.35891648" and w5["verdict"] == "reproduced" and w5["config"] == "as-written"
     e = next(r for r in records if r["quantity"] == "E_total@10000" and r["dtype"] == "float64")

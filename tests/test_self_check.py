@@ -10,19 +10,27 @@ from pathlib import Path
 
 import pytest
 
+from tests.broken_backends import BROKEN
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def broken_run() -> tuple[int, set[str], str]:
-    """The matrix on the three broken backends, in a pytest of its own."""
-    names = "broken-no-sigmoid-derivative,broken-float32-inside,broken-wrong-weight"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:randomly", f"--backends={names}", "tests/test_matrix.py"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+def start_broken_run() -> subprocess.Popen[str]:
+    """The matrix on the three broken backends, in a pytest of its own (started early by
+    conftest.py so that it runs beside the rest of the suite)."""
+    names = ",".join(BROKEN)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-rf", f"--backends={names}", "tests/test_matrix.py"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    failed = set(re.findall(r"^FAILED tests/test_matrix.py::(\S+)", proc.stdout, re.M))
-    return proc.returncode, failed, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def broken_run(request: pytest.FixtureRequest) -> tuple[int, set[str], str]:
+    proc = getattr(request.config, "_broken_run", None) or start_broken_run()
+    out, _ = proc.communicate(timeout=300)
+    failed = set(re.findall(r"^FAILED tests/test_matrix.py::(\S+)", out, re.M))
+    return proc.returncode, failed, out
 
 
 def test_broken_backends_make_the_matrix_fail(broken_run):
