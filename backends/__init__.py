@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from backends.protocol import Backend, Training
 

@@ -25,8 +25,9 @@ class StepBackend:
     def _step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Step:
         raise NotImplementedError
 
-    def _named(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str,
-               stages: frozenset[str]) -> dict[str, float]:
+    def _named(
+        self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str, stages: frozenset[str]
+    ) -> dict[str, float]:
         named = name_step(case.layout, self._step(case, params, config, dtype, device))
         stage = case.layout.stage_of
         return {k: float(v) for k, v in named.items() if stage[k] in stages}

@@ -15,11 +15,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from backends.base import StepBackend
+from backends.protocol import DtypeError, Training, check_dtype
 from reference.backprop import Net, Step
 from reference.case import Case, Config
-
-from backends.base import StepBackend
-from backends.protocol import Training, check_dtype
 
 jax.config.update("jax_enable_x64", True)
 
@@ -51,7 +50,9 @@ def _loss(w_h: Any, b1: Any, w_o: Any, b2: Any, x: Any, t: Any) -> Any:
     return _errors(_sigmoid(_output(w_o, b2, _sigmoid(_hidden(w_h, b1, x)))), t).sum()
 
 
-def _update(params: tuple[Any, ...], x: Any, t: Any, eta: Any, output_first: bool, update_biases: bool) -> tuple[tuple[Any, ...], Any]:
+def _update(
+    params: tuple[Any, ...], x: Any, t: Any, eta: Any, output_first: bool, update_biases: bool
+) -> tuple[tuple[Any, ...], Any]:
     w_h, b1, w_o, b2 = params
     if output_first:
         # Output layer first; the hidden layer then backpropagates delta_o through W_o+.
@@ -70,19 +71,23 @@ def _update(params: tuple[Any, ...], x: Any, t: Any, eta: Any, output_first: boo
 
 
 @partial(jax.jit, static_argnames=("steps", "output_first", "update_biases"))
-def _train(params: tuple[Any, ...], x: Any, t: Any, eta: Any, steps: int, output_first: bool, update_biases: bool) -> Any:
+def _train(
+    params: tuple[Any, ...], x: Any, t: Any, eta: Any, steps: int, output_first: bool, update_biases: bool
+) -> Any:
     return jax.lax.scan(lambda p, _: _update(p, x, t, eta, output_first, update_biases), params, None, length=steps)
 
 
 @partial(jax.jit, static_argnames=("output_first", "update_biases"))
-def _trace(x: Any, t: Any, w_h: Any, b1: Any, w_o: Any, b2: Any, eta: Any, output_first: bool, update_biases: bool) -> dict[str, Any]:
+def _trace(
+    x: Any, t: Any, w_h: Any, b1: Any, w_o: Any, b2: Any, eta: Any, output_first: bool, update_biases: bool
+) -> dict[str, Any]:
     """Every quantity of one training step, each derivative asked of JAX's autodiff."""
     net_h = _hidden(w_h, b1, x)
     out_h = _sigmoid(net_h)
     net_o = _output(w_o, b2, out_h)
     out_o = _sigmoid(net_o)
     e_o = _errors(out_o, t)
-    e_of_out_o = lambda o: _errors(o, t).sum()  # noqa: E731
+    e_of_out_o = lambda o: _errors(o, t).sum()
     g_w_o, g_b2 = jax.grad(_loss, argnums=(2, 3))(w_h, b1, w_o, b2, x, t)
     delta_o = jax.grad(lambda n: e_of_out_o(_sigmoid(n)))(net_o)
     w_o_new = w_o - eta * g_w_o
@@ -90,14 +95,19 @@ def _trace(x: Any, t: Any, w_h: Any, b1: Any, w_o: Any, b2: Any, eta: Any, outpu
     # Below out_h: the true gradient of E_total, or (output-first) delta_o backpropagated
     # through the updated W_o.
     if output_first:
-        per_output = lambda h: jax.lax.stop_gradient(delta_o) * _output(seen, b2, h)  # noqa: E731
+        per_output = lambda h: jax.lax.stop_gradient(delta_o) * _output(seen, b2, h)
     else:
-        per_output = lambda h: _errors(_sigmoid(_output(seen, b2, h)), t)  # noqa: E731
-    e_from_net_h = lambda n: per_output(_sigmoid(n)).sum()  # noqa: E731
+        per_output = lambda h: _errors(_sigmoid(_output(seen, b2, h)), t)
+    e_from_net_h = lambda n: per_output(_sigmoid(n)).sum()
     g_w_h, g_b1 = jax.grad(lambda w, b: e_from_net_h(_hidden(w, b, x)), argnums=(0, 1))(w_h, b1)
-    sum_grad = lambda f, v: jax.grad(lambda z: f(z).sum())(v)  # noqa: E731
+    sum_grad = lambda f, v: jax.grad(lambda z: f(z).sum())(v)
     return dict(
-        net_h=net_h, out_h=out_h, net_o=net_o, out_o=out_o, e_o=e_o, e_total=e_o.sum(),
+        net_h=net_h,
+        out_h=out_h,
+        net_o=net_o,
+        out_o=out_o,
+        e_o=e_o,
+        e_total=e_o.sum(),
         d_out_o=jax.grad(e_of_out_o)(out_o),
         dout_dnet_o=sum_grad(_sigmoid, net_o),
         delta_o=delta_o,
@@ -108,9 +118,16 @@ def _trace(x: Any, t: Any, w_h: Any, b1: Any, w_o: Any, b2: Any, eta: Any, outpu
         dout_dnet_h=sum_grad(_sigmoid, net_h),
         delta_h=jax.grad(e_from_net_h)(net_h),
         dnet_h_dw=sum_grad(lambda w: _hidden(w, b1, x), w_h),
-        grad_w_h=g_w_h, grad_w_o=g_w_o, grad_b1=g_b1, grad_b2=g_b2,
-        new=(w_h - eta * g_w_h, b1 - eta * g_b1 if update_biases else b1, w_o_new,
-             b2 - eta * g_b2 if update_biases else b2),
+        grad_w_h=g_w_h,
+        grad_w_o=g_w_o,
+        grad_b1=g_b1,
+        grad_b2=g_b2,
+        new=(
+            w_h - eta * g_w_h,
+            b1 - eta * g_b1 if update_biases else b1,
+            w_o_new,
+            b2 - eta * g_b2 if update_biases else b2,
+        ),
     )
 
 
@@ -122,14 +139,18 @@ class JaxBackend(StepBackend):
 
     def _arrays(self, case: Case, params: dict[str, float], dtype: str, device: str) -> tuple[Any, ...]:
         if dtype == "float64" and not x64_enabled():
-            raise check_dtype(self.name, "float32 (jax_enable_x64 is off)", dtype)  # type: ignore[func-returns-value]
+            raise DtypeError(f"{self.name}: asked for float64 but jax_enable_x64 is off, so JAX computes in float32")
         dev = jax.devices(device)[0]
         lay = case.layout
-        put = lambda v: jax.device_put(jnp.asarray(v, dtype), dev)  # noqa: E731
+        put = lambda v: jax.device_put(jnp.asarray(v, dtype), dev)
         return (
-            put(list(case.inputs)), put(list(case.targets)),
-            put([[params[w] for w in row] for row in lay.w_hidden]), put(params["b1"]),
-            put([[params[w] for w in row] for row in lay.w_output]), put(params["b2"]), put(case.learning_rate),
+            put(list(case.inputs)),
+            put(list(case.targets)),
+            put([[params[w] for w in row] for row in lay.w_hidden]),
+            put(params["b1"]),
+            put([[params[w] for w in row] for row in lay.w_output]),
+            put(params["b2"]),
+            put(case.learning_rate),
         )
 
     def _step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Step:
@@ -140,10 +161,13 @@ class JaxBackend(StepBackend):
         fields = {k: v.tolist() for k, v in s.items()}
         return Step(**fields, new=Net(new[0].tolist(), float(new[1]), new[2].tolist(), float(new[3])))
 
-    def train(self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str) -> Training:
+    def train(
+        self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
+    ) -> Training:
         x, t, w_h, b1, w_o, b2, eta = self._arrays(case, params, dtype, device)
         (w_h, b1, w_o, b2), losses = _train(
-            (w_h, b1, w_o, b2), x, t, eta, steps, config.update_order == "output-first", config.update_biases)
+            (w_h, b1, w_o, b2), x, t, eta, steps, config.update_order == "output-first", config.update_biases
+        )
         check_dtype(self.name, str(losses.dtype), dtype)
         lay = case.layout
         named = dict(zip(lay.weights, jnp.concatenate([w_h.ravel(), w_o.ravel()]).tolist()))

@@ -3,12 +3,11 @@ or NumPy float32 scalars (float32)."""
 
 from __future__ import annotations
 
+from backends.base import FORWARD_STAGES, GRADIENT_STAGES, PLAIN
+from backends.protocol import Training
 from reference import arith
 from reference.case import Case, Config
 from reference.trace import step_trace, train
-
-from backends.base import FORWARD_STAGES, GRADIENT_STAGES, PLAIN
-from backends.protocol import Training
 
 
 class ReferenceBackend:
@@ -17,7 +16,9 @@ class ReferenceBackend:
     def devices(self) -> list[str]:
         return ["cpu"]
 
-    def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, stages: frozenset[str]) -> dict[str, float]:
+    def _trace(
+        self, case: Case, params: dict[str, float], config: Config, dtype: str, stages: frozenset[str]
+    ) -> dict[str, float]:
         named = step_trace(case, params, config, arith.for_dtype(dtype))
         stage = case.layout.stage_of
         return {k: float(v) for k, v in named.items() if stage[k] in stages}
@@ -32,6 +33,8 @@ class ReferenceBackend:
         updates = self._trace(case, params, config, dtype, frozenset({"update"}))
         return {k.removesuffix("+"): v for k, v in updates.items()}
 
-    def train(self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str) -> Training:
+    def train(
+        self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
+    ) -> Training:
         result = train(case, params, config, steps, arith.for_dtype(dtype))
         return Training({k: float(v) for k, v in result.params.items()}, [float(e) for e in result.losses])

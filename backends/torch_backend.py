@@ -12,11 +12,10 @@ from typing import Any
 
 import torch
 
-from reference.backprop import Net, Step
-from reference.case import Case, Config
-
 from backends.base import StepBackend
 from backends.protocol import Training, check_dtype
+from reference.backprop import Net, Step
+from reference.case import Case, Config
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -34,7 +33,7 @@ class TorchBackend(StepBackend):
 
     def _tensors(self, case: Case, params: dict[str, float], dtype: str, device: str) -> tuple[Any, ...]:
         lay = case.layout
-        make = lambda v: torch.tensor(v, dtype=_DTYPES[dtype], device=device)  # noqa: E731
+        make = lambda v: torch.tensor(v, dtype=_DTYPES[dtype], device=device)
         w_h = make([[params[w] for w in row] for row in lay.w_hidden]).requires_grad_()
         w_o = make([[params[w] for w in row] for row in lay.w_output]).requires_grad_()
         b1, b2 = make(params["b1"]).requires_grad_(), make(params["b2"]).requires_grad_()
@@ -73,28 +72,42 @@ class TorchBackend(StepBackend):
                 w_o_new.tolist(),
                 float(b2 - eta * grad_b2) if config.update_biases else float(b2),
             )
-        rows = lambda f: [f(k).tolist() for k in range(len(out_o))]  # noqa: E731
+        rows = lambda f: [f(k).tolist() for k in range(len(out_o))]
         return Step(
-            net_h=net_h.tolist(), out_h=out_h.tolist(), net_o=net_o.tolist(), out_o=out_o.tolist(),
-            e_o=e_o.tolist(), e_total=e_total.item(),
+            net_h=net_h.tolist(),
+            out_h=out_h.tolist(),
+            net_o=net_o.tolist(),
+            out_o=out_o.tolist(),
+            e_o=e_o.tolist(),
+            e_total=e_total.item(),
             d_out_o=_grad(e_total, out_o).tolist(),
             dout_dnet_o=_grad(out_o, net_o, ones_o).tolist(),
             delta_o=delta_o.tolist(),
             dnet_o_dw=_grad(net_o, w_o, ones_o).tolist(),
             # dnet_o/dout_h and dE_o/dout_h, one output neuron at a time (rows of the Jacobians).
             dnet_o_dout_h=rows(lambda k: _grad(net_seen, out_h, eye[k])),
-            d_e_o_d_out_h=[list(col) for col in zip(*rows(
-                lambda k: _grad(net_seen, out_h, delta_o * eye[k]) if cot is not None else _grad(e_o[k], out_h)))],
+            d_e_o_d_out_h=[
+                list(col)
+                for col in zip(
+                    *rows(
+                        lambda k: _grad(net_seen, out_h, delta_o * eye[k]) if cot is not None else _grad(e_o[k], out_h)
+                    )
+                )
+            ],
             d_out_h=d_out_h.tolist(),
             dout_dnet_h=_grad(out_h, net_h, ones_h).tolist(),
             delta_h=delta_h.tolist(),
             dnet_h_dw=_grad(net_h, w_h, ones_h).tolist(),
-            grad_w_h=grad_w_h.tolist(), grad_w_o=grad_w_o.tolist(),
-            grad_b1=float(grad_b1), grad_b2=float(grad_b2),
+            grad_w_h=grad_w_h.tolist(),
+            grad_w_o=grad_w_o.tolist(),
+            grad_b1=float(grad_b1),
+            grad_b2=float(grad_b2),
             new=new,
         )
 
-    def train(self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str) -> Training:
+    def train(
+        self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
+    ) -> Training:
         x, t, w_h, b1, w_o, b2, eta = self._tensors(case, params, dtype, device)
         b1.requires_grad_(config.update_biases)
         b2.requires_grad_(config.update_biases)

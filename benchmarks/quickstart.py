@@ -48,10 +48,16 @@ def main() -> None:
             runs["main, warm oracle cache"].append(timed(main_cmd, env))
         runs["test suite"].append(timed(test_cmd, dict(os.environ)))
     result = {
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                    "python": platform.python_version(), "platform": platform.platform()},
-        "seconds": {k: {"median": round(statistics.median(v), 2), "min": round(min(v), 2), "max": round(max(v), 2)}
-                    for k, v in runs.items()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "seconds": {
+            k: {"median": round(statistics.median(v), 2), "min": round(min(v), 2), "max": round(max(v), 2)}
+            for k, v in runs.items()
+        },
     }
     out = ROOT / "reports" / "bench" / "quickstart.json"
     out.parent.mkdir(parents=True, exist_ok=True)

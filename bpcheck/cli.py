@@ -7,13 +7,13 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 import backends
-from reference.case import CaseError, bundled_cases, load_case
-
 from bpcheck import crosscheck, table
+from reference.case import CaseError, bundled_cases, load_case
 
 
 class UsageError(Exception):
@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the records as JSON instead of the table")
     run.add_argument("--out", help="report directory (default: reports/run-CASE)")
     run.add_argument("--no-report", action="store_true", help="write no report files")
+    run.add_argument(
+        "--no-trajectories", action="store_true", help="skip the figures that need 10,000 training steps (quicker)"
+    )
     run.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
     sub.add_parser("backends", help="list backends and whether each is available")
     sub.add_parser("cases", help="list the bundled cases")
@@ -74,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = _choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs)
+    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs, not args.no_trajectories)
     if asked and unavailable:
         name, reason = next(iter(unavailable.items()))
         raise UsageError(f"backend {name} is {reason}")

@@ -12,13 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 import backends
+from bpcheck.tolerance import allowed_ulps
+from bpcheck.ulps import ulp, ulps
 from reference.arith import EXACT_DIGITS
 from reference.case import Case, Figure, load_case
 from reference.oracle import exact_after, exact_step, rounded_parameters
 from reference.quantities import split_trajectory_name, stage
-
-from bpcheck.tolerance import allowed_ulps
-from bpcheck.ulps import ulp, ulps
 
 DTYPES = ("float64", "float32")
 
@@ -64,30 +63,39 @@ class Target:
     published: Figure | None = None
 
 
-def targets(case: Case) -> list[Target]:
-    """Every single-step quantity under the case's default rule, then the closing figures."""
+Values = dict[tuple[str, str], "float | str"]
+
+
+def targets(case: Case, trajectories: bool = True) -> list[Target]:
+    """Every single-step quantity under the case's default rule, then (unless `trajectories`
+    is False) the figures that need N training steps."""
     printed = {f.quantity: f for f in case.published}
-    out = [Target(q.name, case.default_config, None, published=printed.get(q.name)) for q in case.layout.step_quantities]
-    for f in case.published:
+    out = [
+        Target(q.name, case.default_config, None, published=printed.get(q.name)) for q in case.layout.step_quantities
+    ]
+    for f in case.published if trajectories else ():
         if split_trajectory_name(f.quantity):
             out.append(Target(f.quantity, f.config or case.default_config, f.updates, f.measured, f))
     return out
 
 
-def compute_cell(case_ref: str, cell: Cell) -> dict[tuple[str, str], float | str]:
+def compute_cell(case_ref: str, cell: Cell, trajectories: bool = True) -> Values:
     """Every target's value from one backend; an exception becomes its message (a string)."""
     case = load_case(case_ref)
     b = backends.get(cell.backend)
     params = rounded_parameters(case, cell.dtype)
     out: dict[tuple[str, str], float | str] = {}
+    step: dict[str, float | str]
     try:
-        step = {**b.forward(case, params, cell.dtype, cell.device),
-                **b.gradients(case, params, cell.dtype, cell.device),
-                **{f"{k}+": v for k, v in b.step(case, params, case.config, cell.dtype, cell.device).items()}}
+        step = {
+            **b.forward(case, params, cell.dtype, cell.device),
+            **b.gradients(case, params, cell.dtype, cell.device),
+            **{f"{k}+": v for k, v in b.step(case, params, case.config, cell.dtype, cell.device).items()},
+        }
     except Exception as err:  # a backend that breaks is a result, not a crash
         step = {q.name: f"{type(err).__name__}: {err}" for q in case.layout.step_quantities}
     trained: dict[tuple[str, int], dict[str, float] | str] = {}
-    for t in targets(case):
+    for t in targets(case, trajectories):
         if t.updates is None:
             out[(t.quantity, t.config)] = step.get(t.quantity, "missing from the backend's results")
             continue
@@ -104,10 +112,10 @@ def compute_cell(case_ref: str, cell: Cell) -> dict[tuple[str, str], float | str
     return out
 
 
-def exact_values(case: Case, dtype: str) -> dict[tuple[str, str], Any]:
+def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Any]:
     step = exact_step(case, dtype)
     out: dict[tuple[str, str], Any] = {}
-    for t in targets(case):
+    for t in targets(case, trajectories):
         if t.updates is None:
             out[(t.quantity, t.config)] = step[t.quantity]
         else:
@@ -135,18 +143,25 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any) -> 
         ok = ok and v is not None and figure_agrees(v, t.published, cell.dtype, st, exact)
         verdict = "reproduced" if ok else "not-reproduced"
     return Record(
-        case=case.name, backend=cell.backend, dtype=cell.dtype, device=cell.device,
-        quantity=t.quantity, value=v, exact=_digits(exact), ulps=None if d is None or math.isinf(d) else round(d, 3),
-        allowed_ulps=bound, published=t.published.value if t.published else None, verdict=verdict,
-        config=t.config, measured=t.measured, error=error,
+        case=case.name,
+        backend=cell.backend,
+        dtype=cell.dtype,
+        device=cell.device,
+        quantity=t.quantity,
+        value=v,
+        exact=_digits(exact),
+        ulps=None if d is None or math.isinf(d) else round(d, 3),
+        allowed_ulps=bound,
+        published=t.published.value if t.published else None,
+        verdict=verdict,
+        config=t.config,
+        measured=t.measured,
+        error=error,
     )
 
 
 def _digits(x: Any, digits: int = 20) -> str:
     return format(Decimal(str(x)[: EXACT_DIGITS + 10]), f".{digits}g")
-
-
-Values = dict[tuple[str, str], "float | str"]
 
 
 @dataclass
@@ -157,16 +172,23 @@ class Computed:
     unavailable: dict[str, str]
 
 
-def run(case: Case, names: list[str], dtypes: list[str], jobs: int | None = None) -> tuple[list[Record], dict[str, str]]:
+def run(
+    case: Case, names: list[str], dtypes: list[str], jobs: int | None = None, trajectories: bool = True
+) -> tuple[list[Record], dict[str, str]]:
     """All records of `case` for the named backends, and {backend: reason} for those unavailable."""
-    computed = compute_all(str(case.path), names, dtypes, jobs)
-    exact = {dt: exact_values(case, dt) for dt in dtypes}
-    records = [judge(case, c, t, v[(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)])
-               for c, v in computed.values.items() for t in targets(case)]
+    computed = Computation(str(case.path), names, dtypes, jobs, trajectories).result(case)
+    exact = {dt: exact_values(case, dt, trajectories) for dt in dtypes}
+    records = [
+        judge(case, c, t, v[(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)])
+        for c, v in computed.values.items()
+        for t in targets(case, trajectories)
+    ]
     return records, computed.unavailable
 
 
-def compute_backend(case_ref: str, name: str, dtypes: list[str], factory: str | None = None) -> tuple[str, dict[Cell, Values]]:
+def compute_backend(
+    case_ref: str, name: str, dtypes: list[str], factory: str | None = None, trajectories: bool = True
+) -> tuple[str, dict[Cell, Values]]:
     """(status, values of each cell) of one backend over `dtypes` and every device it has."""
     if factory and backends.factory_path(name) != factory:
         backends.register(name, factory)
@@ -174,15 +196,7 @@ def compute_backend(case_ref: str, name: str, dtypes: list[str], factory: str | 
     if status != "available":
         return status, {}
     cells = [Cell(name, dt, dev) for dt in dtypes for dev in backends.get(name).devices()]
-    return status, {c: compute_cell(case_ref, c) for c in cells}
-
-
-def compute_all(case_ref: str, names: list[str], dtypes: list[str], jobs: int | None = None) -> Computed:
-    """compute_backend for every backend (see `Computation`)."""
-    computation = Computation(case_ref, names, dtypes, jobs)
-    for dt in dtypes:
-        exact_values(load_case(case_ref), dt)  # fills the oracle's caches while the workers run
-    return computation.result()
+    return status, {c: compute_cell(case_ref, c, trajectories) for c in cells}
 
 
 class Computation:
@@ -190,20 +204,27 @@ class Computation:
     worker processes, each given a planned share, so frameworks are imported in the workers
     only (once each) and the caller is free meanwhile."""
 
-    def __init__(self, case_ref: str, names: list[str], dtypes: list[str], jobs: int | None = None):
+    def __init__(
+        self, case_ref: str, names: list[str], dtypes: list[str], jobs: int | None = None, trajectories: bool = True
+    ):
         self.order = [(n, dt) for n in names for dt in dtypes]
+        self.trajectories = trajectories
         units = [(n, [dt]) for n, dt in self.order]
         plan = _plan(units, min(jobs or os.cpu_count() or 1, len(units)))
         self.pool: ProcessPoolExecutor | None = None
         if len(plan) <= 1:
-            self.futures: list[Any] = [_Done(_compute_share(case_ref, units, {}))]
+            self.futures: list[Any] = [_Done(_compute_share(case_ref, units, {}, trajectories))]
             return
         factories = {n: backends.factory_path(n) for n in names}
         ctx = multiprocessing.get_context("spawn")
         self.pool = ProcessPoolExecutor(max_workers=len(plan), mp_context=ctx, initializer=_one_thread)
-        self.futures = [self.pool.submit(_compute_share, case_ref, share, factories) for share in plan]
+        self.futures = [self.pool.submit(_compute_share, case_ref, share, factories, trajectories) for share in plan]
 
-    def result(self) -> Computed:
+    def result(self, case: Case | None = None) -> Computed:
+        """Waits for the workers; with `case`, fills the oracle's caches meanwhile."""
+        if case is not None:
+            for dt in dict.fromkeys(dt for _, dt in self.order):
+                exact_values(case, dt, self.trajectories)
         computed = Computed({}, {})
         for future in self.futures:
             statuses, values = future.result()
@@ -238,12 +259,14 @@ def _one_thread() -> None:
         os.environ[var] = "1"
 
 
-def _compute_share(case_ref: str, share: list[tuple[str, list[str]]], factories: dict[str, str | None]) -> tuple[dict[str, str], dict[Cell, Values]]:
+def _compute_share(
+    case_ref: str, share: list[tuple[str, list[str]]], factories: dict[str, str | None], trajectories: bool
+) -> tuple[dict[str, str], dict[Cell, Values]]:
     """A worker's share; `factories` registers backends the worker's registry does not know."""
     statuses: dict[str, str] = {}
     values: dict[Cell, Values] = {}
     for name, dtypes in share:
-        statuses[name], v = compute_backend(case_ref, name, dtypes, factories.get(name))
+        statuses[name], v = compute_backend(case_ref, name, dtypes, factories.get(name), trajectories)
         values.update(v)
     return statuses, values
 
@@ -258,7 +281,7 @@ def _plan(units: list[tuple[str, list[str]]], jobs: int) -> list[list[tuple[str,
     units in one share (one framework import per worker) unless they outweigh half a share."""
     if jobs <= 1:
         return [units]
-    cost = lambda us: sum(_COST.get(n, 1.0) * len(d) for n, d in us)  # noqa: E731
+    cost = lambda us: sum(_COST.get(n, 1.0) * len(d) for n, d in us)
     groups: dict[str, list[tuple[str, list[str]]]] = {}
     for u in units:
         groups.setdefault(u[0], []).append(u)

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from bpcheck.crosscheck import Record
 
+
 def render(records: list[Record]) -> str:
     """One block per (case, dtype, device)."""
     blocks: dict[tuple[str, str, str], list[Record]] = defaultdict(list)

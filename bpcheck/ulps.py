@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-_FINFO = {"float64": np.finfo(np.float64), "float32": np.finfo(np.float32)}
+_FINFO: dict[str, Any] = {"float64": np.finfo(np.float64), "float32": np.finfo(np.float32)}
 
 
 def ulp(exact: Any, dtype: str) -> float:

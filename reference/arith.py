@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager
+from typing import Any
 
 #: Decimal digits of the exact oracle. 60 > 50 asked for; float64 needs 17.
 EXACT_DIGITS = 60
@@ -24,7 +25,7 @@ class Arithmetic:
     num: Callable[[float], Any]  # a float64 value -> this number type
     exp: Callable[[Any], Any]
     #: Entered around every computation (MPFR's precision lives in a thread-local context).
-    context: Callable[[], ContextManager[Any]] = field(default=contextlib.nullcontext)
+    context: Callable[[], contextlib.AbstractContextManager[Any]] = field(default=contextlib.nullcontext)
     parse: Callable[[str], Any] = float  # a decimal string -> this number type, all digits kept
     to_str: Callable[[Any], str] = repr  # every digit this type holds
 
@@ -46,7 +47,11 @@ def mpmath_exact(digits: int = EXACT_DIGITS) -> Arithmetic:
     ctx = mpmath.MPContext()
     ctx.dps = digits
     return Arithmetic(
-        f"mpmath-{digits}", ctx.mpf, ctx.exp, contextlib.nullcontext, ctx.mpf,
+        f"mpmath-{digits}",
+        ctx.mpf,
+        ctx.exp,
+        contextlib.nullcontext,
+        ctx.mpf,
         lambda x: ctx.nstr(x, digits + 5, strip_zeros=False),
     )
 

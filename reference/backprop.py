@@ -8,8 +8,9 @@ w_h[h][i] the weight from input i to hidden neuron h, w_o[o][h] from hidden h to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from reference.arith import Arithmetic
 
@@ -17,6 +18,7 @@ Num = Any  # float, numpy.float32, gmpy2.mpfr or mpmath.mpf
 
 
 # --- The forward pass ---------------------------------------------------------------------
+
 
 def total_net_input(weights: Sequence[Num], inputs: Sequence[Num], bias: Num) -> Num:
     """net_h1 = w1 * i1 + w2 * i2 + b1 * 1, summed left to right as written."""
@@ -37,6 +39,7 @@ def squared_error(target: Num, out: Num, a: Arithmetic) -> Num:
 
 
 # --- The backwards pass --------------------------------------------------------------------
+
 
 def error_wrt_output(target: Num, out: Num) -> Num:
     """dE_total/dout_o1 = -(target_o1 - out_o1)."""
@@ -78,6 +81,7 @@ def updated(value: Num, eta: Num, grad: Num) -> Num:
 
 # --- One training step, every quantity named -------------------------------------------------
 
+
 @dataclass
 class Net:
     """Parameters in list form: w_h[h][i], b1, w_o[o][h], b2."""
@@ -116,8 +120,13 @@ class Step:
 
 
 def training_step(
-    x: list[Num], t: list[Num], net: Net, eta: Num, a: Arithmetic,
-    output_first: bool = False, update_biases: bool = False,
+    x: list[Num],
+    t: list[Num],
+    net: Net,
+    eta: Num,
+    a: Arithmetic,
+    output_first: bool = False,
+    update_biases: bool = False,
 ) -> Step:
     """One forward pass, one backwards pass, one update.
 
@@ -142,9 +151,7 @@ def training_step(
 
     # Hidden layer: dE_o/dout_h through w_(h->o) (original, or updated when output_first).
     w_o_seen = w_o_new if output_first else net.w_o
-    d_e_o_d_out_h = [
-        error_wrt_hidden_output(delta_o, [row[h] for row in w_o_seen]) for h in range(len(out_h))
-    ]
+    d_e_o_d_out_h = [error_wrt_hidden_output(delta_o, [row[h] for row in w_o_seen]) for h in range(len(out_h))]
     d_out_h = [total(terms) for terms in d_e_o_d_out_h]
     dout_dnet_h = [logistic_derivative(h) for h in out_h]
     delta_h = [node_delta(d, s) for d, s in zip(d_out_h, dout_dnet_h)]
@@ -157,9 +164,27 @@ def training_step(
     b1_new = updated(net.b1, eta, grad_b1) if update_biases else net.b1
     b2_new = updated(net.b2, eta, grad_b2) if update_biases else net.b2
     return Step(
-        net_h, out_h, net_o, out_o, e_o, e_total, d_out_o, dout_dnet_o, delta_o, dnet_o_dw,
-        w_o_seen, d_e_o_d_out_h, d_out_h, dout_dnet_h, delta_h, dnet_h_dw, grad_w_h, grad_w_o,
-        grad_b1, grad_b2, Net(w_h_new, b1_new, w_o_new, b2_new),
+        net_h,
+        out_h,
+        net_o,
+        out_o,
+        e_o,
+        e_total,
+        d_out_o,
+        dout_dnet_o,
+        delta_o,
+        dnet_o_dw,
+        w_o_seen,
+        d_e_o_d_out_h,
+        d_out_h,
+        dout_dnet_h,
+        delta_h,
+        dnet_h_dw,
+        grad_w_h,
+        grad_w_o,
+        grad_b1,
+        grad_b2,
+        Net(w_h_new, b1_new, w_o_new, b2_new),
     )
 
 

@@ -90,7 +90,9 @@ def load_case(name_or_path: str) -> Case:
     if not (path.suffix == ".toml" or path.exists()):
         path = CASES_DIR / f"{name_or_path}.toml"
         if not path.exists():
-            raise CaseError(f"unknown case {name_or_path!r}; valid: {', '.join(bundled_cases())} or a path to a .toml file")
+            raise CaseError(
+                f"unknown case {name_or_path!r}; valid: {', '.join(bundled_cases())} or a path to a .toml file"
+            )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -154,7 +156,9 @@ class _Reader:
             raise self.fail(f"parameters.{unknown[0]}", f"one of {', '.join(names)}", unknown[0])
         parameters = {p: self.number(self.get(params, p, object, f"parameters.{p}"), f"parameters.{p}") for p in names}
         training = self.get(raw, "training", dict, "training")
-        lr = self.number(self.get(training, "learning_rate", object, "training.learning_rate"), "training.learning_rate")
+        lr = self.number(
+            self.get(training, "learning_rate", object, "training.learning_rate"), "training.learning_rate"
+        )
         if lr <= 0:
             raise self.fail("training.learning_rate", "a number > 0", training["learning_rate"])
         configs = {n: self.config(n, c) for n, c in self.get(raw, "configs", dict, "configs").items()}
@@ -208,6 +212,11 @@ class _Reader:
         if measured not in MEASURED:
             raise self.fail(f"{field}.reproduced_by.measured", f"one of {', '.join(MEASURED)}", measured)
         return Figure(
-            quantity, value, str(table.get("post_name", "")), str(table.get("section", "")),
-            config, measured, table.get("not_reproduced"),
+            quantity,
+            value,
+            str(table.get("post_name", "")),
+            str(table.get("section", "")),
+            config,
+            measured,
+            table.get("not_reproduced"),
         )

@@ -31,19 +31,27 @@ def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
 def _as_dtype_case(case: Case, dtype: str) -> Case:
     from dataclasses import replace
 
-    r = lambda vs: tuple(arith.round_to(dtype, v) for v in vs)  # noqa: E731
-    return replace(case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=arith.round_to(dtype, case.learning_rate))
+    r = lambda vs: tuple(arith.round_to(dtype, v) for v in vs)
+    return replace(
+        case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=arith.round_to(dtype, case.learning_rate)
+    )
 
 
 def exact_step(case: Case, dtype: str, config: Config | None = None) -> dict[str, Any]:
     """Every quantity of one training step, exact, from the dtype-rounded case."""
     config = config or case.config
-    return _cached(case, dtype, config, 0, lambda: step_trace(
-        _as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, arith.exact()))
+    return _cached(
+        case,
+        dtype,
+        config,
+        0,
+        lambda: step_trace(_as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, arith.exact()),
+    )
 
 
 def exact_after(case: Case, dtype: str, config: Config, updates: int) -> dict[str, Any]:
     """out_o1.., E_total and the parameters after `updates` exact updates."""
+
     def compute() -> dict[str, Any]:
         a = arith.exact()
         dcase = _as_dtype_case(case, dtype)
@@ -58,9 +66,22 @@ def _key(case: Case, dtype: str, config: Config, updates: int) -> str:
     h = hashlib.sha256()
     for name in _SOURCES:
         h.update((here / name).read_bytes())
-    h.update(repr((case.layout, case.inputs, case.targets, sorted(case.parameters.items()),
-                   case.learning_rate, config.update_order, config.update_biases, dtype, updates,
-                   arith.EXACT_DIGITS)).encode())
+    h.update(
+        repr(
+            (
+                case.layout,
+                case.inputs,
+                case.targets,
+                sorted(case.parameters.items()),
+                case.learning_rate,
+                config.update_order,
+                config.update_biases,
+                dtype,
+                updates,
+                arith.EXACT_DIGITS,
+            )
+        ).encode()
+    )
     return h.hexdigest()[:32]
 
 

@@ -72,7 +72,7 @@ class Layout:
     def step_quantities(self) -> list[Quantity]:
         """Every quantity of one training step, in the post's order."""
         q: list[Quantity] = []
-        add = lambda name, stage, formula: q.append(Quantity(name, stage, formula))  # noqa: E731
+        add = lambda name, stage, formula: q.append(Quantity(name, stage, formula))
         for h, row in zip(self.hidden, self.w_hidden):
             terms = " + ".join(f"{w} * {i}" for w, i in zip(row, self.inputs))
             add(f"net_{h}", "forward", f"{terms} + b1 * 1")

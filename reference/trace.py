@@ -77,8 +77,13 @@ def step_trace(case: Case, params: dict[str, float], config: Config, a: Arithmet
     with a.context():
         x, t, eta = _data(case, a)
         s = training_step(
-            x, t, to_net(case.layout, params, a), eta, a,
-            output_first=config.update_order == "output-first", update_biases=config.update_biases,
+            x,
+            t,
+            to_net(case.layout, params, a),
+            eta,
+            a,
+            output_first=config.update_order == "output-first",
+            update_biases=config.update_biases,
         )
         return name_step(case.layout, s)
 
@@ -102,7 +107,9 @@ def forward(case: Case, params: dict[str, Num], a: Arithmetic) -> dict[str, Num]
     with a.context():
         x, t, _ = _data(case, a)
         net = Net(
-            [[params[w] for w in row] for row in case.layout.w_hidden], params["b1"],
-            [[params[w] for w in row] for row in case.layout.w_output], params["b2"],
+            [[params[w] for w in row] for row in case.layout.w_hidden],
+            params["b1"],
+            [[params[w] for w in row] for row in case.layout.w_output],
+            params["b2"],
         )
         return forward_pass(x, t, net, a)

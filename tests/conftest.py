@@ -8,15 +8,14 @@ unavailable one being skipped with its reason.
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import pytest
 
 import backends
-from reference.case import Case, load_case
-
 from bpcheck import crosscheck
-
+from reference.case import Case, load_case
 from tests import broken_backends
 
 CASE = "mazur-2015"
@@ -24,14 +23,28 @@ CASE = "mazur-2015"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--backends", default=None, help="comma-separated backend names for the matrix")
+    parser.addoption("--no-trajectories", action="store_true", help="leave out the 10,000-step figures")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Registers the broken backends and starts computing the matrix's values in worker
     processes at once, so collection and the quick tests run meanwhile."""
     broken_backends.register_all()
-    if not hasattr(config, "workerinput"):
-        config._matrix = crosscheck.Computation(str(load_case(CASE).path), matrix_backends(config), list(crosscheck.DTYPES))
+    case = load_case(CASE)
+    trajectories = not config.getoption("--no-trajectories")
+    config._matrix = crosscheck.Computation(
+        str(case.path), matrix_backends(config), list(crosscheck.DTYPES), trajectories=trajectories
+    )
+    # The exact values too, in a thread (the main process is mostly waiting on imports): they
+    # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
+    config._exact = {}
+    config._exact_thread = threading.Thread(
+        target=lambda: config._exact.update(
+            {dt: crosscheck.exact_values(case, dt, trajectories) for dt in crosscheck.DTYPES}
+        ),
+        daemon=True,
+    )
+    config._exact_thread.start()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -70,18 +83,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" not in metafunc.fixturenames:
         return
     case = load_case(CASE)
-    targets = crosscheck.targets(case)
+    targets = crosscheck.targets(case, not metafunc.config.getoption("--no-trajectories"))
     if "figure_target" in metafunc.fixturenames:
         targets = [t for t in targets if t.published is not None]
     cells = _cells(metafunc.config)
     real = [c for c in cells if isinstance(c, crosscheck.Cell)]
     skipped = [c for c in cells if not isinstance(c, crosscheck.Cell)]
     if "pair" in metafunc.fixturenames:
-        pairs = [
-            (a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)
-        ]
+        pairs = [(a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)]
         params = [pytest.param((a, b), t, id=f"{a.backend}~{b.id}-{t.quantity}") for a, b in pairs for t in targets]
-        metafunc.parametrize(("pair", "target"), params or [pytest.param(None, None, marks=pytest.mark.skip(reason="fewer than two backends"))])
+        metafunc.parametrize(
+            ("pair", "target"),
+            params or [pytest.param(None, None, marks=pytest.mark.skip(reason="fewer than two backends"))],
+        )
         return
     params = [pytest.param(c, t, id=f"{c.id}-{t.quantity}") for c in real for t in targets]
     params += [pytest.param(None, None, marks=s.marks, id=s.id) for s in skipped]
@@ -100,8 +114,10 @@ def values(request: pytest.FixtureRequest) -> dict[Any, dict[tuple[str, str], fl
 
 
 @pytest.fixture(scope="session")
-def exact(case: Case) -> dict[str, dict[tuple[str, str], Any]]:
-    return {dt: crosscheck.exact_values(case, dt) for dt in crosscheck.DTYPES}
+def exact(request: pytest.FixtureRequest) -> dict[str, dict[tuple[str, str], Any]]:
+    """The exact value of every target, per dtype (computed by a thread pytest_configure started)."""
+    request.config._exact_thread.join()
+    return request.config._exact
 
 
 @pytest.fixture

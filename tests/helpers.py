@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference.case import Figure
-
 from bpcheck.crosscheck import figure_agrees
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
+from reference.case import Figure
 
 
 def assert_near_exact(got: float | str, exact: Any, dtype: str, stage: str, where: str) -> None:
@@ -25,7 +24,9 @@ def assert_near_exact(got: float | str, exact: Any, dtype: str, stage: str, wher
 
 def assert_backends_agree(a: float | str, b: float | str, exact: Any, dtype: str, stage: str, where: str) -> None:
     """Two backends within the larger of their bounds of each other (bpcheck/tolerance.py)."""
-    assert not isinstance(a, str) and not isinstance(b, str), f"{where}: a backend raised: {a if isinstance(a, str) else b}"
+    assert not isinstance(a, str) and not isinstance(b, str), (
+        f"{where}: a backend raised: {a if isinstance(a, str) else b}"
+    )
     distance = abs(a - b) / ulp(exact, dtype)
     bound = allowed_ulps(stage)
     assert distance <= bound, (

@@ -17,17 +17,24 @@ def test_published_figures_use_the_vocabulary():
     assert case.parameters["w7"] == 0.5 and case.learning_rate == 0.5
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ('activation = "sigmoid"', 'activation = "swish"', "network.activation: expected 'sigmoid', got 'swish'"),
-    ('inputs = ["0.05", "0.10"]', 'inputs = ["0.05"]', "data.inputs: expected 2 values"),
-    ('w1 = "0.15"', 'w1 = "nan"', "parameters.w1: expected a finite number"),
-    ('w1 = "0.15"', 'w1 = "0.1.5"', "parameters.w1: expected a decimal number"),
-    ('learning_rate = "0.5"', 'learning_rate = "-0.5"', "training.learning_rate: expected a number > 0"),
-    ('update_order = "output-first"', 'update_order = "random"', "update_order: expected one of simultaneous, output-first"),
-    ('quantity = "w8+"', 'quantity = "w9+"', "quantity: expected a quantity name of the vocabulary"),
-    ('w8 = "0.55"', 'w8 = "0.55"\nw8 = "0.56"', "not valid TOML"),
-    ('layer_sizes = [2, 2, 2]', 'layer_sizes = [2, 0, 2]', "network.layer_sizes: expected 3 positive integers"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('activation = "sigmoid"', 'activation = "swish"', "network.activation: expected 'sigmoid', got 'swish'"),
+        ('inputs = ["0.05", "0.10"]', 'inputs = ["0.05"]', "data.inputs: expected 2 values"),
+        ('w1 = "0.15"', 'w1 = "nan"', "parameters.w1: expected a finite number"),
+        ('w1 = "0.15"', 'w1 = "0.1.5"', "parameters.w1: expected a decimal number"),
+        ('learning_rate = "0.5"', 'learning_rate = "-0.5"', "training.learning_rate: expected a number > 0"),
+        (
+            'update_order = "output-first"',
+            'update_order = "random"',
+            "update_order: expected one of simultaneous, output-first",
+        ),
+        ('quantity = "w8+"', 'quantity = "w9+"', "quantity: expected a quantity name of the vocabulary"),
+        ('w8 = "0.55"', 'w8 = "0.55"\nw8 = "0.56"', "not valid TOML"),
+        ("layer_sizes = [2, 2, 2]", "layer_sizes = [2, 0, 2]", "network.layer_sizes: expected 3 positive integers"),
+    ],
+)
 def test_invalid_case_file(tmp_path, old, new, message):
     assert old in GOOD
     path = tmp_path / "bad.toml"

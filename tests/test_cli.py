@@ -22,8 +22,21 @@ def run(capsys, *argv):
 
 
 def test_json_records(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "--case", "mazur-2015", "--backend", "numpy", "--dtype", "float64", "--json",
-                       "--out", str(tmp_path), "--jobs", "1")
+    code, out, _ = run(
+        capsys,
+        "run",
+        "--case",
+        "mazur-2015",
+        "--backend",
+        "numpy",
+        "--dtype",
+        "float64",
+        "--json",
+        "--out",
+        str(tmp_path),
+        "--jobs",
+        "1",
+    )
     assert code == 0
     records = json.loads(out)
     assert FIELDS <= set(records[0])
@@ -39,7 +52,19 @@ def test_json_records(capsys, tmp_path):
 
 
 def test_table(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "--backend", "reference", "--dtype", "float32", "--out", str(tmp_path), "--jobs", "1")
+    code, out, _ = run(
+        capsys,
+        "run",
+        "--backend",
+        "reference",
+        "--dtype",
+        "float32",
+        "--out",
+        str(tmp_path),
+        "--jobs",
+        "1",
+        "--no-trajectories",
+    )
     assert code == 0
     assert "mazur-2015  float32  cpu" in out and "reference (ULPs)" in out and "post verdict" in out
     row = next(line for line in out.splitlines() if line.startswith("dE_o2/dout_h1 "))
@@ -48,19 +73,33 @@ def test_table(capsys, tmp_path):
 
 
 def test_a_failing_backend_exits_1(capsys, tmp_path):
-    code, out, _ = run(capsys, "run", "--backend", "broken-wrong-weight", "--dtype", "float64", "--no-report", "--jobs", "1")
+    code, out, _ = run(
+        capsys,
+        "run",
+        "--backend",
+        "broken-wrong-weight",
+        "--dtype",
+        "float64",
+        "--no-report",
+        "--jobs",
+        "1",
+        "--no-trajectories",
+    )
     assert code == 1
     assert "FAIL" in next(line for line in out.splitlines() if line.startswith("dE_o2/dout_h1 "))
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["run", "--backend", "tensorflow"], "unknown backend 'tensorflow'; valid: reference, numpy, torch, jax"),
-    (["run", "--dtype", "float16"], "unknown dtype 'float16'; valid: float64, float32"),
-    (["run", "--case", "mazur-2016"], "unknown case 'mazur-2016'; valid: mazur-2015"),
-    (["run", "--case", "missing.toml"], "missing.toml: no such file"),
-    (["run", "--jobs", "zero"], "argument --jobs: invalid int value: 'zero'"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--backend", "tensorflow"], "unknown backend 'tensorflow'; valid: reference, numpy, torch, jax"),
+        (["run", "--dtype", "float16"], "unknown dtype 'float16'; valid: float64, float32"),
+        (["run", "--case", "mazur-2016"], "unknown case 'mazur-2016'; valid: mazur-2015"),
+        (["run", "--case", "missing.toml"], "missing.toml: no such file"),
+        (["run", "--jobs", "zero"], "argument --jobs: invalid int value: 'zero'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2
@@ -68,8 +107,13 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
 
 
 def test_console_script_bad_input_has_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "bpcheck.cli", "run", "--backend", "nope"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpcheck.cli", "run", "--backend", "nope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
 
 

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from reference.quantities import stage
-
 from tests.helpers import assert_backends_agree, assert_matches_figure, assert_near_exact
 
 
 def test_exact(cell, target, case, values, exact):
     key = (target.quantity, target.config)
     assert_near_exact(
-        values[cell][key], exact[cell.dtype][key], cell.dtype, stage(case.layout, target.quantity),
+        values[cell][key],
+        exact[cell.dtype][key],
+        cell.dtype,
+        stage(case.layout, target.quantity),
         f"{cell.id} {target.quantity} [{target.config}]",
     )
 
@@ -20,7 +22,11 @@ def test_pairwise(pair, target, case, values, exact):
     a, b = pair
     key = (target.quantity, target.config)
     assert_backends_agree(
-        values[a][key], values[b][key], exact[a.dtype][key], a.dtype, stage(case.layout, target.quantity),
+        values[a][key],
+        values[b][key],
+        exact[a.dtype][key],
+        a.dtype,
+        stage(case.layout, target.quantity),
         f"{a.id} vs {b.id} {target.quantity} [{target.config}]",
     )
 
@@ -28,6 +34,10 @@ def test_pairwise(pair, target, case, values, exact):
 def test_published(cell, target, figure_target, case, values, exact):
     key = (target.quantity, target.config)
     assert_matches_figure(
-        values[cell][key], target.published, exact[cell.dtype][key], cell.dtype,
-        stage(case.layout, target.quantity), f"{cell.id} {target.quantity} [{target.config}]",
+        values[cell][key],
+        target.published,
+        exact[cell.dtype][key],
+        cell.dtype,
+        stage(case.layout, target.quantity),
+        f"{cell.id} {target.quantity} [{target.config}]",
     )
