@@ -1,0 +1,49 @@
+"""What every `bpcheck` subcommand shares: one-line usage errors, name checks, atomic writes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def split(values: list[str] | None) -> list[str] | None:
+    """["a,b", "c"] -> ["a", "b", "c"]; None stays None."""
+    return None if values is None else [v.strip() for arg in values for v in arg.split(",") if v.strip()]
+
+
+def choose(asked: list[str] | None, valid: Sequence[str], what: str) -> list[str]:
+    """The asked names (all valid ones when None); an unknown name is a UsageError listing the valid ones."""
+    if asked is None:
+        return list(valid)
+    for name in asked:
+        if name not in valid:
+            raise UsageError(f"unknown {what} {name!r}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(asked))
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,55 @@
+"""`bpcheck run`: the cross-check of one case, as a table or JSON records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import backends
+from bpcheck import crosscheck, table
+from bpcheck.cliutil import UsageError, choose, split, write_atomically
+from reference.case import CaseError, load_case
+
+NAME = "run"
+HELP = "cross-check a case on every installed backend"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--case", default="mazur-2015", help="bundled case name or path to a case .toml")
+    p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
+    p.add_argument("--dtype", action="append", help="only this dtype: float64, float32 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the records as JSON instead of the table")
+    p.add_argument("--out", help="report directory (default: reports/run-CASE)")
+    p.add_argument("--no-report", action="store_true", help="write no report files")
+    p.add_argument(
+        "--no-trajectories", action="store_true", help="skip the figures that need 10,000 training steps (quicker)"
+    )
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        case = load_case(args.case)
+    except CaseError as err:
+        raise UsageError(str(err)) from None
+    dtypes = choose(split(args.dtype), crosscheck.DTYPES, "dtype")
+    asked = split(args.backend)
+    names = choose(asked, backends.names(), "backend")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs, not args.no_trajectories)
+    if asked and unavailable:
+        name, reason = next(iter(unavailable.items()))
+        raise UsageError(f"backend {name} is {reason}")
+    text = table.render(records)
+    if unavailable:
+        text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
+    print(json.dumps(crosscheck.as_json(records), indent=1) if args.json else text)
+    if not args.no_report:
+        out = Path(args.out or Path("reports") / f"run-{case.name}")
+        write_atomically(out / "results.json", json.dumps(crosscheck.as_json(records), indent=1) + "\n")
+        write_atomically(out / "table.txt", text + "\n")
+        print(f"report: {out}/results.json, {out}/table.txt", file=sys.stderr)
+    return 1 if any(r.verdict in ("fail", "not-reproduced") for r in records) else 0
