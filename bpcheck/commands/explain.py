@@ -1,0 +1,40 @@
+"""`bpcheck explain QUANTITY`: the chain rule for a quantity, each factor's value per backend."""
+
+from __future__ import annotations
+
+import argparse
+
+import backends
+from bpcheck import crosscheck
+from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.reporting.explain import explain
+from reference.case import CaseError, load_case
+
+NAME = "explain"
+HELP = "show where a quantity's number comes from: its chain rule, each factor's value per backend"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("quantity", help="a quantity name, e.g. dE_total/dw5, delta_h1, w5+, net_o1")
+    p.add_argument("--case", default="mazur-2015", help="bundled case name or path to a case .toml")
+    p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
+    p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        case = load_case(args.case)
+    except CaseError as err:
+        raise UsageError(str(err)) from None
+    choose([args.dtype], crosscheck.DTYPES, "dtype")
+    asked = split(args.backend)
+    names = choose(asked, backends.names(), "backend")
+    for name in asked or []:
+        if backends.status(name) != "available":
+            raise UsageError(f"backend {name} is {backends.status(name)}")
+    names = [n for n in names if backends.status(n) == "available"]
+    valid = [t.quantity for t in crosscheck.targets(case)]
+    if args.quantity not in valid:
+        raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
+    print(explain(case, args.quantity, names, args.dtype))
+    return 0

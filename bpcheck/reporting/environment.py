@@ -1,0 +1,131 @@
+"""What a result depends on besides the code: Python, OS, CPU, framework versions, BLAS, devices,
+threads, precision settings, the git commit and the time. Framework settings are read after the
+project's backend has loaded the framework, so they are the settings the backend computes with."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import backends
+
+#: Distributions whose versions matter to the numbers (or to the pictures).
+PACKAGES = ("numpy", "torch", "jax", "jaxlib", "mpmath", "gmpy2", "matplotlib")
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
+
+
+def capture(names: list[str] | None = None) -> dict[str, Any]:
+    """The environment; framework settings only for the backends in `names` (default: all)."""
+    names = backends.names() if names is None else names
+    env: dict[str, Any] = {
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "thread_env": {v: os.environ[v] for v in THREAD_VARS if v in os.environ},
+        "versions": versions(),
+        "blas": numpy_blas(),
+        "backends": {},
+    }
+    for name in names:
+        env["backends"][name] = backend_settings(name)
+    return env
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """HEAD, with `-dirty` when the working tree has changes; None outside a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("-dirty" if dirty else "")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def numpy_blas() -> dict[str, Any]:
+    import numpy as np
+
+    try:
+        deps = np.show_config(mode="dicts")["Build Dependencies"]  # type: ignore[index]
+        blas = deps.get("blas", {})
+        return {"name": blas.get("name"), "version": blas.get("version"), "config": blas.get("openblas configuration")}
+    except Exception as err:  # numpy's config format is not a stable API
+        return {"error": str(err)}
+
+
+def backend_settings(name: str) -> dict[str, Any]:
+    """status, devices and the framework's precision and thread settings."""
+    status = backends.status(name)
+    out: dict[str, Any] = {"status": status}
+    if status != "available":
+        return out
+    out["devices"] = backends.get(name).devices()
+    reader = {"torch": _torch, "jax": _jax, "numpy": _numpy}.get(name)
+    if reader is not None:
+        try:
+            out.update(reader())
+        except Exception as err:
+            out["settings_error"] = f"{type(err).__name__}: {err}"
+    return out
+
+
+def _torch() -> dict[str, Any]:
+    import torch
+
+    return {
+        "default_dtype": str(torch.get_default_dtype()),
+        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+        "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "cuda": torch.version.cuda,
+    }
+
+
+def _jax() -> dict[str, Any]:
+    import jax
+
+    return {
+        "enable_x64": bool(getattr(jax.config, "jax_enable_x64", None)),
+        "default_matmul_precision": getattr(jax.config, "jax_default_matmul_precision", None),
+        "jax_devices": [str(d) for d in jax.devices()],
+    }
+
+
+def _numpy() -> dict[str, Any]:
+    import numpy as np
+
+    return {"version": np.__version__}

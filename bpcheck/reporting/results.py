@@ -1,0 +1,101 @@
+"""results.json: every record, the environment, the cases' networks and the training curves.
+Everything a report shows is in it; report.md and report.html are rendered from it alone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from bpcheck.crosscheck import Record, as_json
+from reference.case import Case
+
+SCHEMA = "bpcheck-results/1"
+FILENAME = "results.json"
+FAILING = ("fail", "not-reproduced")
+
+
+class ResultsError(ValueError):
+    """A path that is not a results.json (or a report directory holding one)."""
+
+
+def describe(case: Case) -> dict[str, Any]:
+    """What the pictures need of a case: its network, parameters and data."""
+    lay = case.layout
+    return {
+        "name": case.name,
+        "title": case.title,
+        "layer_sizes": list(lay.sizes),
+        "labels": lay.labels,
+        "weights": lay.w,
+        "biases": lay.b,
+        "parameters": dict(case.parameters),
+        "inputs": [list(r) for r in case.inputs],
+        "targets": [list(r) for r in case.targets],
+        "learning_rate": case.learning_rate,
+        "default_config": case.default_config,
+        "published": [
+            {"quantity": f.quantity, "value": f.value, "config": f.config, "measured": f.measured, "updates": f.updates}
+            for f in case.published
+        ],
+    }
+
+
+def build(
+    records: list[Record],
+    unavailable: dict[str, str],
+    environment: dict[str, Any],
+    cases: list[Case],
+    curves: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "environment": environment,
+        "unavailable": unavailable,
+        "cases": {c.name: describe(c) for c in cases},
+        "curves": curves,
+        "records": as_json(records),
+    }
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Indented JSON, but one record (and one curve series) per line: small, and diffable."""
+    head = {k: v for k, v in doc.items() if k not in ("records", "curves")}
+    text = json.dumps(head, indent=1)[:-2]
+    lines = [text + ","]
+    for key in ("curves", "records"):
+        items = doc.get(key, [])
+        body = ",\n".join("  " + json.dumps(item) for item in items)
+        lines.append(f' "{key}": [\n{body}\n ]' + ("," if key == "curves" else ""))
+    return "\n".join(lines) + "\n}\n"
+
+
+def resolve(path: str | Path) -> Path:
+    p = Path(path)
+    return p / FILENAME if p.is_dir() else p
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """A results document from a report directory or a results.json; ResultsError otherwise."""
+    p = resolve(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file or report directory") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ResultsError(f"{p}: not a results.json ({type(err).__name__})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or not isinstance(doc.get("records"), list):
+        raise ResultsError(f"{p}: not a results.json (expected schema {SCHEMA!r} with records)")
+    return doc
+
+
+_NAMES = {f.name for f in fields(Record)}
+
+
+def records(doc: dict[str, Any]) -> list[Record]:
+    return [Record(**{k: v for k, v in r.items() if k in _NAMES}) for r in doc["records"]]
+
+
+def failing(r: Record) -> bool:
+    return r.verdict in FAILING
