@@ -1,11 +1,11 @@
 """Shared plumbing for the bundled backends: each computes a whole training step as a
-`reference.backprop.Step` of float64 lists and this base names and splits it."""
+`reference.mlp.Trace` of float64 lists, and this base names and splits it."""
 
 from __future__ import annotations
 
-from reference.backprop import Step
 from reference.case import Case, Config
-from reference.trace import from_net, name_step
+from reference.mlp import Trace
+from reference.trace import mlp_params, name_trace
 
 FORWARD_STAGES = frozenset({"forward", "error"})
 GRADIENT_STAGES = frozenset({"output-chain", "hidden-chain", "gradient"})
@@ -15,20 +15,31 @@ PLAIN = Config("plain-gradient", "true gradient of E_total", "simultaneous", Fal
 
 
 class StepBackend:
-    """Implements the protocol from one method, `_step`."""
+    """Implements the protocol from `_trace` (one training step) and `train`."""
 
     name = "?"
 
     def devices(self) -> list[str]:
         return ["cpu"]
 
-    def _step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Step:
+    def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Trace:
         raise NotImplementedError
+
+    def _cached_trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Trace:
+        """forward, gradients and step of the same parameters share one traced step."""
+        key = (case.path, case.name, tuple(params.items()), config.update_order, config.update_biases, dtype, device)
+        cache = self.__dict__.setdefault("_traces", {})
+        if key not in cache:
+            if len(cache) > 16:
+                cache.clear()
+            cache[key] = self._trace(case, params, config, dtype, device)
+        return cache[key]
 
     def _named(
         self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str, stages: frozenset[str]
     ) -> dict[str, float]:
-        named = name_step(case.layout, self._step(case, params, config, dtype, device))
+        x = [list(row) for row in case.inputs]
+        named = name_trace(case.layout, x, self._cached_trace(case, params, config, dtype, device))
         stage = case.layout.stage_of
         return {k: float(v) for k, v in named.items() if stage[k] in stages}
 
@@ -39,5 +50,10 @@ class StepBackend:
         return self._named(case, params, PLAIN, dtype, device, GRADIENT_STAGES)
 
     def step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> dict[str, float]:
-        new = self._step(case, params, config, dtype, device).new
-        return {k: float(v) for k, v in from_net(case.layout, new).items()}
+        new = self._cached_trace(case, params, config, dtype, device).new
+        return {k: float(v) for k, v in mlp_params(case.layout, new).items()}
+
+
+def bias_vector_names(case: Case) -> list[list[str]]:
+    """Per layer, the bias names as a vector: one per neuron, one shared, or none."""
+    return case.layout.b

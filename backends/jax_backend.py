@@ -1,14 +1,15 @@
-"""`jax`: the network in JAX, every derivative from jax.grad / jax.vjp / jax.jacrev.
+"""`jax`: the network in JAX, every derivative from jax.grad / jax.vjp.
 
 JAX computes in float32 unless `jax_enable_x64` is on, silently: asking for float64 would
-quietly give float32 numbers. This backend switches 64-bit mode on when it loads, checks
-that it took effect, and refuses float64 (DtypeError) if it did not. N-step training is one
-jit-compiled `lax.scan`.
+quietly give float32 numbers. This backend switches 64-bit mode on when it loads, checks that
+it took effect, and refuses float64 (DtypeError) if it did not. One training step's trace is
+one jit-compiled function; N-step training is one jit-compiled `lax.scan`.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 
 from backends.base import StepBackend
 from backends.protocol import DtypeError, Training, check_dtype
-from reference.backprop import Net, Step
+from reference import mlp
 from reference.case import Case, Config
 
 jax.config.update("jax_enable_x64", True)
@@ -30,105 +31,162 @@ def x64_enabled() -> bool:
         return jnp.zeros((), jnp.float64).dtype == jnp.float64
 
 
-def _sigmoid(z: Any) -> Any:
-    return 1 / (1 + jnp.exp(-z))
+def activate(kind: str, z: Any) -> Any:
+    if kind == "sigmoid":
+        return jax.nn.sigmoid(z)
+    if kind == "tanh":
+        return jnp.tanh(z)
+    if kind == "relu":
+        return jax.nn.relu(z)
+    if kind == "leaky_relu":
+        return jax.nn.leaky_relu(z, mlp.LEAKY_SLOPE)
+    return z
 
 
-def _errors(out_o: Any, t: Any) -> Any:
-    return 0.5 * (t - out_o) ** 2
+def errors(loss: str, z: Any, a: Any, t: Any) -> Any:
+    if loss == "half-sse":
+        return 0.5 * (t - a) ** 2
+    if loss == "mse":
+        return (t - a) ** 2 / a.shape[1]
+    if loss == "bce":
+        return jax.nn.softplus(z) - t * z
+    return -t * jax.nn.log_softmax(z, axis=1)
 
 
-def _hidden(w_h: Any, b1: Any, x: Any) -> Any:
-    return w_h @ x + b1
+def _layer(spec: mlp.Spec, l: int, a: Any, w: Any, b: Any) -> tuple[Any, Any]:
+    z = a @ w.T + b
+    last = l == len(spec.activations) - 1
+    return z, (jax.nn.softmax(z, axis=1) if last and spec.loss == "softmax-ce" else activate(spec.activations[l], z))
 
 
-def _output(w_o: Any, b2: Any, out_h: Any) -> Any:
-    return w_o @ out_h + b2
+def _reduce(spec: mlp.Spec, e_o: Any) -> Any:
+    return e_o.sum() / e_o.shape[0] if spec.reduction == "mean" else e_o.sum()
 
 
-def _loss(w_h: Any, b1: Any, w_o: Any, b2: Any, x: Any, t: Any) -> Any:
-    return _errors(_sigmoid(_output(w_o, b2, _sigmoid(_hidden(w_h, b1, x)))), t).sum()
+def _e_from_out(spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[Any], t: Any) -> Any:
+    """E_total as a function of layer l's output (l = -1: the inputs)."""
+    z = None
+    for k in range(l + 1, len(w)):
+        z, a = _layer(spec, k, a, w[k], b[k])
+    if z is None:  # a is the network's output: only the squared-error losses take it directly
+        return _reduce(spec, errors(spec.loss, None, a, t))
+    return _reduce(spec, errors(spec.loss, z, a, t))
+
+
+def _e_from_net(spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[Any], t: Any) -> Any:
+    last = l == len(w) - 1
+    a = jax.nn.softmax(z, axis=1) if last and spec.loss == "softmax-ce" else activate(spec.activations[l], z)
+    if last:
+        return _reduce(spec, errors(spec.loss, z, a, t))
+    return _e_from_out(spec, l, a, w, b, t)
+
+
+def _through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
+    """delta_above . net_above, net_above computed with the updated weights: its gradient in
+    o is delta_above backpropagated through W+."""
+    return jnp.vdot(d_above, o @ seen.T + b_above)
+
+
+def _through_updated_net(kind: str, seen: Any, d_above: Any, b_above: Any, z: Any) -> Any:
+    return _through_updated(seen, d_above, b_above, activate(kind, z))
+
+
+@partial(jax.jit, static_argnames=("spec", "output_first", "bias_mask"))
+def _trace(
+    spec: mlp.Spec,
+    x: Any,
+    t: Any,
+    w: list[Any],
+    b: list[Any],
+    eta: Any,
+    output_first: bool,
+    update_biases: Any,
+    bias_mask: tuple[bool, ...],
+) -> dict[str, Any]:
+    """Every quantity of one training step, each derivative asked of JAX's autodiff."""
+    depth = len(w)
+    zs, acts, a = [], [], x
+    for l in range(depth):
+        z, a = _layer(spec, l, a, w[l], b[l])
+        zs.append(z)
+        acts.append(a)
+    e_o = errors(spec.loss, zs[-1], acts[-1], t)
+    out: dict[str, Any] = {"zs": zs, "acts": acts, "e_o": e_o, "e_total": _reduce(spec, e_o)}
+    d_outs, dout_dnets, deltas = [None] * depth, [None] * depth, [None] * depth
+    grad_w, grad_b, new_w, w_seen = [None] * depth, [None] * depth, list(w), [None] * depth
+    below = [x] + acts[:-1]
+    for l in range(depth - 1, -1, -1):
+        logit_output = l == depth - 1 and spec.loss in mlp.LOGIT_LOSSES
+        e_of_out: Callable[[Any], Any]
+        e_of_net: Callable[[Any], Any]
+        if l == depth - 1 or not output_first:
+            e_of_out = partial(_e_from_out, spec, l, w=w, b=b, t=t)
+            e_of_net = partial(_e_from_net, spec, l, w=w, b=b, t=t)
+        else:  # backpropagate the layer above's delta through its updated weights
+            seen, d_above, b_above = new_w[l + 1], jax.lax.stop_gradient(deltas[l + 1]), b[l + 1]
+            e_of_out = partial(_through_updated, seen, d_above, b_above)
+            e_of_net = partial(_through_updated_net, spec.activations[l], seen, d_above, b_above)
+        if l < depth - 1:
+            w_seen[l + 1] = new_w[l + 1] if output_first else w[l + 1]
+        if not logit_output:
+            d_outs[l] = jax.grad(e_of_out)(acts[l])
+            dout_dnets[l] = jax.grad(lambda z, l=l: activate(spec.activations[l], z).sum())(zs[l])
+        deltas[l] = jax.grad(e_of_net)(zs[l])
+        grad_w[l], grad_b[l] = jax.vjp(lambda wl, bl, l=l: below[l] @ wl.T + bl, w[l], b[l])[1](deltas[l])
+        new_w[l] = w[l] - eta * grad_w[l]
+    new_b = [jnp.where(update_biases, b[l] - eta * grad_b[l], b[l]) if bias_mask[l] else b[l] for l in range(depth)]
+    out.update(
+        d_outs=d_outs,
+        dout_dnets=dout_dnets,
+        deltas=deltas,
+        w_seen=w_seen,
+        grad_w=grad_w,
+        grad_b=grad_b,
+        new_w=new_w,
+        new_b=new_b,
+    )
+    return out
 
 
 def _update(
-    params: tuple[Any, ...], x: Any, t: Any, eta: Any, output_first: bool, update_biases: bool
-) -> tuple[tuple[Any, ...], Any]:
-    w_h, b1, w_o, b2 = params
-    if output_first:
-        # Output layer first; the hidden layer then backpropagates delta_o through W_o+.
-        out_h, hidden_vjp = jax.vjp(lambda w, b: _sigmoid(_hidden(w, b, x)), w_h, b1)
-        net_o = _output(w_o, b2, out_h)
-        e_total, delta_o = jax.value_and_grad(lambda n: _errors(_sigmoid(n), t).sum())(net_o)
-        g_w_o, g_b2 = jax.vjp(lambda w, b: _output(w, b, out_h), w_o, b2)[1](delta_o)
-        w_o_new = w_o - eta * g_w_o
-        g_out_h = jax.vjp(lambda h: _output(w_o_new, b2, h), out_h)[1](delta_o)[0]
-        g_w_h, g_b1 = hidden_vjp(g_out_h)
+    spec: mlp.Spec,
+    params: tuple[list[Any], list[Any]],
+    x: Any,
+    t: Any,
+    eta: Any,
+    output_first: bool,
+    update_biases: Any,
+    bias_mask: tuple[bool, ...],
+) -> tuple[tuple[list[Any], list[Any]], Any]:
+    w, b = params
+    if not output_first:
+        e_total, (g_w, g_b) = jax.value_and_grad(lambda w, b: _e_from_out(spec, -1, x, w, b, t), argnums=(0, 1))(w, b)
+        new_w = [wl - eta * g for wl, g in zip(w, g_w)]
     else:
-        e_total, (g_w_h, g_b1, g_w_o, g_b2) = jax.value_and_grad(_loss, argnums=(0, 1, 2, 3))(w_h, b1, w_o, b2, x, t)
-        w_o_new = w_o - eta * g_w_o
-    b1_new, b2_new = (b1 - eta * g_b1, b2 - eta * g_b2) if update_biases else (b1, b2)
-    return (w_h - eta * g_w_h, b1_new, w_o_new, b2_new), e_total
+        s = _trace(spec, x, t, w, b, eta, True, update_biases, bias_mask)
+        e_total, g_b, new_w = s["e_total"], s["grad_b"], s["new_w"]
+    new_b = [jnp.where(update_biases, bl - eta * g, bl) if m else bl for bl, g, m in zip(b, g_b, bias_mask)]
+    return (new_w, new_b), e_total
 
 
-@partial(jax.jit, static_argnames=("steps", "output_first", "update_biases"))
+@partial(jax.jit, static_argnames=("spec", "steps", "output_first", "bias_mask"))
 def _train(
-    params: tuple[Any, ...], x: Any, t: Any, eta: Any, steps: int, output_first: bool, update_biases: bool
+    spec: mlp.Spec,
+    params: Any,
+    x: Any,
+    t: Any,
+    eta: Any,
+    steps: int,
+    output_first: bool,
+    update_biases: Any,
+    bias_mask: tuple[bool, ...],
 ) -> Any:
-    return jax.lax.scan(lambda p, _: _update(p, x, t, eta, output_first, update_biases), params, None, length=steps)
+    step = lambda p, _: _update(spec, p, x, t, eta, output_first, update_biases, bias_mask)
+    return jax.lax.scan(step, params, None, length=steps)
 
 
-@partial(jax.jit, static_argnames=("output_first", "update_biases"))
-def _trace(
-    x: Any, t: Any, w_h: Any, b1: Any, w_o: Any, b2: Any, eta: Any, output_first: bool, update_biases: bool
-) -> dict[str, Any]:
-    """Every quantity of one training step, each derivative asked of JAX's autodiff."""
-    net_h = _hidden(w_h, b1, x)
-    out_h = _sigmoid(net_h)
-    net_o = _output(w_o, b2, out_h)
-    out_o = _sigmoid(net_o)
-    e_o = _errors(out_o, t)
-    e_of_out_o = lambda o: _errors(o, t).sum()
-    g_w_o, g_b2 = jax.grad(_loss, argnums=(2, 3))(w_h, b1, w_o, b2, x, t)
-    delta_o = jax.grad(lambda n: e_of_out_o(_sigmoid(n)))(net_o)
-    w_o_new = w_o - eta * g_w_o
-    seen = w_o_new if output_first else w_o
-    # Below out_h: the true gradient of E_total, or (output-first) delta_o backpropagated
-    # through the updated W_o.
-    if output_first:
-        per_output = lambda h: jax.lax.stop_gradient(delta_o) * _output(seen, b2, h)
-    else:
-        per_output = lambda h: _errors(_sigmoid(_output(seen, b2, h)), t)
-    e_from_net_h = lambda n: per_output(_sigmoid(n)).sum()
-    g_w_h, g_b1 = jax.grad(lambda w, b: e_from_net_h(_hidden(w, b, x)), argnums=(0, 1))(w_h, b1)
-    sum_grad = lambda f, v: jax.grad(lambda z: f(z).sum())(v)
-    return dict(
-        net_h=net_h,
-        out_h=out_h,
-        net_o=net_o,
-        out_o=out_o,
-        e_o=e_o,
-        e_total=e_o.sum(),
-        d_out_o=jax.grad(e_of_out_o)(out_o),
-        dout_dnet_o=sum_grad(_sigmoid, net_o),
-        delta_o=delta_o,
-        dnet_o_dw=sum_grad(lambda w: _output(w, b2, out_h), w_o),
-        dnet_o_dout_h=jax.jacrev(lambda h: _output(seen, b2, h))(out_h),
-        d_e_o_d_out_h=jax.jacrev(per_output)(out_h).T,
-        d_out_h=sum_grad(per_output, out_h),
-        dout_dnet_h=sum_grad(_sigmoid, net_h),
-        delta_h=jax.grad(e_from_net_h)(net_h),
-        dnet_h_dw=sum_grad(lambda w: _hidden(w, b1, x), w_h),
-        grad_w_h=g_w_h,
-        grad_w_o=g_w_o,
-        grad_b1=g_b1,
-        grad_b2=g_b2,
-        new=(
-            w_h - eta * g_w_h,
-            b1 - eta * g_b1 if update_biases else b1,
-            w_o_new,
-            b2 - eta * g_b2 if update_biases else b2,
-        ),
-    )
+def _lists(v: Any) -> Any:
+    return None if v is None else v.tolist()
 
 
 class JaxBackend(StepBackend):
@@ -141,34 +199,49 @@ class JaxBackend(StepBackend):
         if dtype == "float64" and not x64_enabled():
             raise DtypeError(f"{self.name}: asked for float64 but jax_enable_x64 is off, so JAX computes in float32")
         dev = jax.devices(device)[0]
-        lay = case.layout
         put = lambda v: jax.device_put(jnp.asarray(v, dtype), dev)
+        lay = case.layout
+        w = [put([[params[n] for n in row] for row in layer]) for layer in lay.w]
+        b = [put([params[n] for n in names] if names else [0.0]) for names in lay.b]
+        mask = tuple(bool(names) for names in lay.b)
         return (
-            put(list(case.inputs)),
-            put(list(case.targets)),
-            put([[params[w] for w in row] for row in lay.w_hidden]),
-            put(params["b1"]),
-            put([[params[w] for w in row] for row in lay.w_output]),
-            put(params["b2"]),
+            put([list(r) for r in case.inputs]),
+            put([list(r) for r in case.targets]),
+            w,
+            b,
             put(case.learning_rate),
+            mask,
         )
 
-    def _step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Step:
-        arrays = self._arrays(case, params, dtype, device)
-        s = _trace(*arrays, config.update_order == "output-first", config.update_biases)
+    def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> mlp.Trace:
+        x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
+        s = _trace(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases, mask)
         check_dtype(self.name, str(s["e_o"].dtype), dtype)
-        new = s.pop("new")
-        fields = {k: v.tolist() for k, v in s.items()}
-        return Step(**fields, new=Net(new[0].tolist(), float(new[1]), new[2].tolist(), float(new[3])))
+        lay = case.layout
+        return mlp.Trace(
+            [
+                mlp.Layer(_lists(z), _lists(a), _lists(d), _lists(dd), _lists(de))
+                for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
+            ],
+            _lists(s["e_o"]),
+            float(s["e_total"]),
+            [_lists(v) or [] for v in s["w_seen"]],
+            [_lists(g) for g in s["grad_w"]],
+            [_lists(g) if lay.b[l] else [] for l, g in enumerate(s["grad_b"])],
+            mlp.Net([_lists(v) for v in s["new_w"]], [_lists(v) if lay.b[l] else [] for l, v in enumerate(s["new_b"])]),
+        )
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
     ) -> Training:
-        x, t, w_h, b1, w_o, b2, eta = self._arrays(case, params, dtype, device)
-        (w_h, b1, w_o, b2), losses = _train(
-            (w_h, b1, w_o, b2), x, t, eta, steps, config.update_order == "output-first", config.update_biases
+        x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
+        (w, b), losses = _train(
+            case.spec, (w, b), x, t, eta, steps, config.update_order == "output-first", config.update_biases, mask
         )
         check_dtype(self.name, str(losses.dtype), dtype)
         lay = case.layout
-        named = dict(zip(lay.weights, jnp.concatenate([w_h.ravel(), w_o.ravel()]).tolist()))
-        return Training({**named, "b1": float(b1), "b2": float(b2)}, losses.tolist())
+        named = dict(zip(lay.weights, jnp.concatenate([v.ravel() for v in w]).tolist()))
+        named.update(
+            zip(lay.biases, jnp.concatenate([v.ravel() for v, n in zip(b, lay.b) if n]).tolist() if lay.biases else [])
+        )
+        return Training(named, losses.tolist())

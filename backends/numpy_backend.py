@@ -1,10 +1,12 @@
-"""`numpy`: backprop in matrix form, derived by hand (no autograd).
+"""`numpy`: backprop in matrix form, derived by hand (no autograd), over a batch X (examples
+as rows):
 
-net_h = W_h x + b1            out_h = s(net_h)          s(z) = 1 / (1 + e^-z)
-net_o = W_o out_h + b2        out_o = s(net_o)          E_total = sum 1/2 (t - out_o)^2
-delta_o = (out_o - t) * out_o (1 - out_o)               dE/dW_o = delta_o out_h^T
-delta_h = (W_o^T delta_o) * out_h (1 - out_h)           dE/dW_h = delta_h x^T
-dE/db2 = sum(delta_o)         dE/db1 = sum(delta_h)     (shared biases)
+    Z_l = A_(l-1) W_l^T + b_l        A_l = f_l(Z_l)             (A_0 = X)
+    output:  Delta_L = r dE/dA_L * f_L'(Z_L)   (bce, softmax-ce: Delta_L = r (A_L - T))
+    below:   dE/dA_l = Delta_(l+1) W_(l+1)     Delta_l = dE/dA_l * f_l'(Z_l)
+    dE/dW_l = Delta_l^T A_(l-1)      dE/db_l = column sums of Delta_l (shared: their total)
+
+with r = 1 (sum over the batch) or 1/B (mean). "output-first" uses W_(l+1)+ in the line "below".
 """
 
 from __future__ import annotations
@@ -15,103 +17,171 @@ import numpy as np
 
 from backends.base import StepBackend
 from backends.protocol import Training, check_dtype
-from reference.backprop import Net, Step
+from reference import mlp
 from reference.case import Case, Config
 
 
-def _arrays(case: Case, params: dict[str, float], dtype: str) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
-    f = np.dtype(dtype).type
+def _arrays(case: Case, params: dict[str, float], dtype: str) -> tuple[Any, Any, list[Any], list[Any], Any]:
     lay = case.layout
     x, t = np.array(case.inputs, dtype), np.array(case.targets, dtype)
-    w_h = np.array([[params[w] for w in row] for row in lay.w_hidden], dtype)
-    w_o = np.array([[params[w] for w in row] for row in lay.w_output], dtype)
-    return x, t, w_h, f(params["b1"]), w_o, f(params["b2"]), f(case.learning_rate)
+    w = [np.array([[params[n] for n in row] for row in layer], dtype) for layer in lay.w]
+    b = [np.array([params[n] for n in names], dtype) for names in lay.b]
+    return x, t, w, b, np.dtype(dtype).type(case.learning_rate)
 
 
-def _sigmoid(z: Any) -> Any:
-    return 1 / (1 + np.exp(-z))
+def activate(kind: str, z: Any) -> Any:
+    if kind == "sigmoid":  # never exponentiates a positive number
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    if kind == "tanh":
+        return np.tanh(z)
+    if kind == "relu":
+        return np.where(z > 0, z, z * 0)
+    if kind == "leaky_relu":
+        return np.where(z > 0, z, z * z.dtype.type(mlp.LEAKY_SLOPE))
+    return z
 
 
-def _equations(
-    x: Any, t: Any, w_h: Any, b1: Any, w_o: Any, b2: Any, eta: Any, output_first: bool, update_biases: bool
+def derivative(kind: str, z: Any, a: Any) -> Any:
+    one = np.ones_like(z)
+    if kind == "sigmoid":
+        return a * (1 - a)
+    if kind == "tanh":
+        return 1 - a * a
+    if kind == "relu":
+        return np.where(z > 0, one, 0 * one)
+    if kind == "leaky_relu":
+        return np.where(z > 0, one, one * z.dtype.type(mlp.LEAKY_SLOPE))
+    return one
+
+
+def _softplus(z: Any) -> Any:
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _softmax(z: Any) -> Any:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def errors(loss: str, z: Any, a: Any, t: Any) -> Any:
+    """Each output's share of each example's error, [example][output]."""
+    if loss == "half-sse":
+        return 0.5 * (t - a) ** 2
+    if loss == "mse":
+        return (t - a) ** 2 / a.shape[1]
+    if loss == "bce":
+        return _softplus(z) - t * z
+    top = z.max(axis=1, keepdims=True)
+    lse = top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
+    return t * (lse - z)
+
+
+def _bias(b: Any, n: int) -> Any:
+    return b if b.size else np.zeros(n, dtype=b.dtype)
+
+
+def equations(
+    spec: mlp.Spec,
+    x: Any,
+    t: Any,
+    w: list[Any],
+    b: list[Any],
+    eta: Any,
+    output_first: bool,
+    update_biases: bool,
+    full: bool = True,
 ) -> dict[str, Any]:
-    net_h = w_h @ x + b1
-    out_h = _sigmoid(net_h)
-    net_o = w_o @ out_h + b2
-    out_o = _sigmoid(net_o)
-    e_o = 0.5 * (t - out_o) ** 2
-    d_out_o = -(t - out_o)
-    dout_dnet_o = out_o * (1 - out_o)
-    delta_o = d_out_o * dout_dnet_o
-    grad_w_o = np.outer(delta_o, out_h)
-    w_o_new = w_o - eta * grad_w_o
-    w_seen = w_o_new if output_first else w_o
-    d_e_o_d_out_h = (delta_o[:, None] * w_seen).T  # [h][o]
-    d_out_h = w_seen.T @ delta_o
-    dout_dnet_h = out_h * (1 - out_h)
-    delta_h = d_out_h * dout_dnet_h
-    grad_w_h = np.outer(delta_h, x)
-    grad_b1, grad_b2 = delta_h.sum(), delta_o.sum()
-    return dict(
-        net_h=net_h,
-        out_h=out_h,
-        net_o=net_o,
-        out_o=out_o,
-        e_o=e_o,
-        e_total=e_o.sum(),
-        d_out_o=d_out_o,
-        dout_dnet_o=dout_dnet_o,
-        delta_o=delta_o,
-        dnet_o_dw=np.broadcast_to(out_h, w_o.shape),
-        dnet_o_dout_h=w_seen,
-        d_e_o_d_out_h=d_e_o_d_out_h,
-        d_out_h=d_out_h,
-        dout_dnet_h=dout_dnet_h,
-        delta_h=delta_h,
-        dnet_h_dw=np.broadcast_to(x, w_h.shape),
-        grad_w_h=grad_w_h,
-        grad_w_o=grad_w_o,
-        grad_b1=grad_b1,
-        grad_b2=grad_b2,
-        new=(
-            w_h - eta * grad_w_h,
-            b1 - eta * grad_b1 if update_biases else b1,
-            w_o_new,
-            b2 - eta * grad_b2 if update_biases else b2,
-        ),
-    )
+    """One training step. With full=False only what an update needs."""
+    depth = len(w)
+    zs, acts = [], [x]
+    for l in range(depth):
+        z = acts[-1] @ w[l].T + _bias(b[l], w[l].shape[0])
+        last = l == depth - 1
+        zs.append(z)
+        acts.append(_softmax(z) if last and spec.loss == "softmax-ce" else activate(spec.activations[l], z))
+    e_o = errors(spec.loss, zs[-1], acts[-1], t)
+    r = x.dtype.type(1 / len(x)) if spec.reduction == "mean" else x.dtype.type(1)
+    e_total = e_o.sum() * r if spec.reduction == "mean" else e_o.sum()
+    d_outs: list[Any] = [None] * depth
+    dout_dnets: list[Any] = [None] * depth
+    deltas: list[Any] = [None] * depth
+    w_seen: list[Any] = [None] * depth
+    new_w, new_b = list(w), list(b)
+    grad_w: list[Any] = [None] * depth
+    grad_b: list[Any] = [None] * depth
+    for l in range(depth - 1, -1, -1):
+        z, a_l = zs[l], acts[l + 1]
+        if l == depth - 1 and spec.loss in mlp.LOGIT_LOSSES:
+            deltas[l] = r * (a_l * t.sum(axis=1, keepdims=True) - t if spec.loss == "softmax-ce" else a_l - t)
+        else:
+            if l == depth - 1:
+                d_outs[l] = r * (-(t - a_l) if spec.loss == "half-sse" else -2 * (t - a_l) / a_l.shape[1])
+            else:
+                w_seen[l + 1] = new_w[l + 1] if output_first else w[l + 1]
+                d_outs[l] = deltas[l + 1] @ w_seen[l + 1]
+            dout_dnets[l] = derivative(spec.activations[l], z, a_l)
+            deltas[l] = d_outs[l] * dout_dnets[l]
+        grad_w[l] = deltas[l].T @ acts[l]
+        per_neuron = deltas[l].sum(axis=0)
+        grad_b[l] = {"none": per_neuron[:0], "shared-per-layer": per_neuron.sum(keepdims=True)}.get(
+            spec.bias, per_neuron
+        )
+        new_w[l] = w[l] - eta * grad_w[l]
+        new_b[l] = b[l] - eta * grad_b[l] if update_biases else b[l]
+    out = {"e_total": e_total, "new_w": new_w, "new_b": new_b}
+    if full:
+        out.update(
+            zs=zs,
+            acts=acts[1:],
+            e_o=e_o,
+            d_outs=d_outs,
+            dout_dnets=dout_dnets,
+            deltas=deltas,
+            w_seen=w_seen,
+            grad_w=grad_w,
+            grad_b=grad_b,
+        )
+    return out
+
+
+def _lists(v: Any) -> Any:
+    return None if v is None else np.asarray(v).tolist()
 
 
 class NumpyBackend(StepBackend):
     name = "numpy"
 
-    def _step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Step:
-        s = _equations(*_arrays(case, params, dtype), config.update_order == "output-first", config.update_biases)
+    def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> mlp.Trace:
+        x, t, w, b, eta = _arrays(case, params, dtype)
+        s = equations(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases)
         check_dtype(self.name, str(s["e_total"].dtype), dtype)
-        new = s.pop("new")
-        fields = {k: np.asarray(v).tolist() for k, v in s.items()}
-        return Step(**fields, new=Net(new[0].tolist(), float(new[1]), new[2].tolist(), float(new[3])))
+        layers = [
+            mlp.Layer(_lists(z), _lists(a), _lists(d), _lists(dd), _lists(de))
+            for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
+        ]
+        return mlp.Trace(
+            layers,
+            _lists(s["e_o"]),
+            float(s["e_total"]),
+            [_lists(v) or [] for v in s["w_seen"]],
+            [_lists(g) for g in s["grad_w"]],
+            [_lists(g) for g in s["grad_b"]],
+            mlp.Net([_lists(v) for v in s["new_w"]], [_lists(v) for v in s["new_b"]]),
+        )
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
     ) -> Training:
-        """The same equations as `_step`, only the ones an update needs."""
-        x, t, w_h, b1, w_o, b2, eta = _arrays(case, params, dtype)
+        x, t, w, b, eta = _arrays(case, params, dtype)
         output_first, update_biases = config.update_order == "output-first", config.update_biases
         losses = np.empty(steps, dtype)
         for k in range(steps):
-            out_h = 1 / (1 + np.exp(-(w_h @ x + b1)))
-            out_o = 1 / (1 + np.exp(-(w_o @ out_h + b2)))
-            losses[k] = (0.5 * (t - out_o) ** 2).sum()
-            delta_o = -(t - out_o) * (out_o * (1 - out_o))
-            grad_w_o = np.outer(delta_o, out_h)
-            w_o_new = w_o - eta * grad_w_o
-            delta_h = ((w_o_new if output_first else w_o).T @ delta_o) * (out_h * (1 - out_h))
-            w_h = w_h - eta * np.outer(delta_h, x)
-            w_o = w_o_new
-            if update_biases:
-                b1, b2 = b1 - eta * delta_h.sum(), b2 - eta * delta_o.sum()
-        check_dtype(self.name, str(w_h.dtype), dtype)
+            s = equations(case.spec, x, t, w, b, eta, output_first, update_biases, full=False)
+            losses[k] = s["e_total"]
+            w, b = s["new_w"], s["new_b"]
+        check_dtype(self.name, str(w[0].dtype), dtype)
         lay = case.layout
-        named = dict(zip(lay.weights, np.concatenate([w_h.ravel(), w_o.ravel()]).tolist()))
-        return Training({**named, "b1": float(b1), "b2": float(b2)}, losses.tolist())
+        named = dict(zip(lay.weights, np.concatenate([v.ravel() for v in w]).tolist()))
+        named.update(zip(lay.biases, np.concatenate([v.ravel() for v in b]).tolist() if lay.biases else []))
+        return Training(named, losses.tolist())

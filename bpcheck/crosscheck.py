@@ -16,10 +16,12 @@ from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
 from reference.arith import EXACT_DIGITS
 from reference.case import Case, Figure, load_case
+from reference.magnitude import condition
 from reference.oracle import exact_after, exact_step, rounded_parameters
 from reference.quantities import split_trajectory_name, stage
 
 DTYPES = ("float64", "float32")
+BUNDLED = ("reference", "numpy", "torch", "jax")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Record:
     exact: str  # the exact value, 20 significant digits
     ulps: float | None
     allowed_ulps: float
+    condition: float  # rho: the cancellation factor the bound was multiplied by
     published: str | None
     verdict: str  # pass | fail; for a published figure reproduced | not-reproduced
     config: str
@@ -73,9 +76,14 @@ def targets(case: Case, trajectories: bool = True) -> list[Target]:
     out = [
         Target(q.name, case.default_config, None, published=printed.get(q.name)) for q in case.layout.step_quantities
     ]
-    for f in case.published if trajectories else ():
+    if not trajectories:
+        return out
+    for f in case.published:
         if split_trajectory_name(f.quantity):
             out.append(Target(f.quantity, f.config or case.default_config, f.updates, f.measured, f))
+    if case.steps:  # a general case: E_total and every parameter after its training steps
+        for name in ["E_total", *case.layout.parameters]:
+            out.append(Target(f"{name}@{case.steps}", case.default_config, case.steps))
     return out
 
 
@@ -103,7 +111,7 @@ def compute_cell(case_ref: str, cell: Cell, trajectories: bool = True) -> Values
         if key not in trained:
             try:
                 tr = b.train(case, params, case.configs[t.config], t.updates, cell.dtype, cell.device)
-                trained[key] = b.forward(case, tr.params, cell.dtype, cell.device)
+                trained[key] = {**tr.params, **b.forward(case, tr.params, cell.dtype, cell.device)}
             except Exception as err:
                 trained[key] = f"{type(err).__name__}: {err}"
         result = trained[key]
@@ -124,23 +132,49 @@ def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tupl
     return out
 
 
-def figure_agrees(value: float, figure: Figure, dtype: str, stage_name: str, exact: Any) -> bool:
+def conditions(case: Case, trajectories: bool = True) -> dict[tuple[str, str], float]:
+    """rho of every target (reference/magnitude.py): how much cancellation amplifies rounding;
+    1 for the trajectory targets, whose bound already covers 10,000 steps of drift."""
+    rho = condition(case, case.parameters, case.config)
+    groups = {
+        p: names
+        for layer in zip(case.layout.w, case.layout.b)
+        for names in [[n for row in layer[0] for n in row] + layer[1]]
+        for p in names
+    }
+    out = {}
+    for t in targets(case, trajectories):
+        base = (split_trajectory_name(t.quantity) or (t.quantity, 0))[0]
+        if t.updates is None:
+            out[(t.quantity, t.config)] = rho.get(t.quantity, 1.0)
+        elif base in groups:
+            # A parameter is a running sum of updates made at the scale of its layer's
+            # parameters: its rounding is measured in ULPs of the largest of them.
+            final = exact_after(case, "float64", case.configs[t.config], t.updates)
+            scale = max(max(abs(float(final[n])), abs(case.parameters[n])) for n in groups[base])
+            out[(t.quantity, t.config)] = max(1.0, scale / (abs(float(final[base])) or 1e-300))
+        else:
+            out[(t.quantity, t.config)] = 1.0
+    return out
+
+
+def figure_agrees(value: float, figure: Figure, dtype: str, stage_name: str, exact: Any, rho: float = 1.0) -> bool:
     """|value - printed| <= one unit of the last printed digit + the dtype's allowance: the
     printed figure is within a unit of the truth, and the value within its bound of it."""
-    slack = float(figure.unit) + allowed_ulps(stage_name) * ulp(exact, dtype)
+    slack = float(figure.unit) + allowed_ulps(stage_name, rho) * ulp(exact, dtype)
     return abs(Decimal(repr(value)) - Decimal(figure.value)) <= Decimal(repr(slack))
 
 
-def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any) -> Record:
+def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, rho: float = 1.0) -> Record:
     st = stage(case.layout, t.quantity)
-    bound = allowed_ulps(st)
+    bound = allowed_ulps(st, rho)
     error = value if isinstance(value, str) else None
     v = None if isinstance(value, str) else float(value)
     d = None if v is None else ulps(v, exact, cell.dtype)
     ok = d is not None and d <= bound
     verdict = "pass" if ok else "fail"
     if t.published is not None:
-        ok = ok and v is not None and figure_agrees(v, t.published, cell.dtype, st, exact)
+        ok = ok and v is not None and figure_agrees(v, t.published, cell.dtype, st, exact, rho)
         verdict = "reproduced" if ok else "not-reproduced"
     return Record(
         case=case.name,
@@ -151,7 +185,8 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any) -> 
         value=v,
         exact=_digits(exact),
         ulps=None if d is None or math.isinf(d) else round(d, 3),
-        allowed_ulps=bound,
+        allowed_ulps=round(bound, 3),
+        condition=round(rho, 3),
         published=t.published.value if t.published else None,
         verdict=verdict,
         config=t.config,
@@ -168,7 +203,7 @@ def _digits(x: Any, digits: int = 20) -> str:
 class Computed:
     """Every cell's values, and the backends that could not run, with the reason."""
 
-    values: dict[Cell, Values]
+    values: dict[tuple[str, Cell], Values]  # (case name, cell) -> values
     unavailable: dict[str, str]
 
 
@@ -176,27 +211,30 @@ def run(
     case: Case, names: list[str], dtypes: list[str], jobs: int | None = None, trajectories: bool = True
 ) -> tuple[list[Record], dict[str, str]]:
     """All records of `case` for the named backends, and {backend: reason} for those unavailable."""
-    computed = Computation(str(case.path), names, dtypes, jobs, trajectories).result(case)
+    computed = Computation([str(case.path)], names, dtypes, jobs, trajectories).result([case])
     exact = {dt: exact_values(case, dt, trajectories) for dt in dtypes}
+    rho = conditions(case, trajectories)
     records = [
-        judge(case, c, t, v[(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)])
-        for c, v in computed.values.items()
+        judge(
+            case, c, t, v[(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)], rho[(t.quantity, t.config)]
+        )
+        for (_, c), v in computed.values.items()
         for t in targets(case, trajectories)
     ]
     return records, computed.unavailable
 
 
 def compute_backend(
-    case_ref: str, name: str, dtypes: list[str], factory: str | None = None, trajectories: bool = True
-) -> tuple[str, dict[Cell, Values]]:
-    """(status, values of each cell) of one backend over `dtypes` and every device it has."""
+    case_refs: list[str], name: str, dtypes: list[str], factory: str | None = None, trajectories: bool = True
+) -> tuple[str, dict[tuple[str, Cell], Values]]:
+    """(status, values of each case and cell) of one backend over `dtypes` and every device it has."""
     if factory and backends.factory_path(name) != factory:
         backends.register(name, factory)
     status = backends.status(name)
     if status != "available":
         return status, {}
     cells = [Cell(name, dt, dev) for dt in dtypes for dev in backends.get(name).devices()]
-    return status, {c: compute_cell(case_ref, c, trajectories) for c in cells}
+    return status, {(load_case(ref).name, c): compute_cell(ref, c, trajectories) for ref in case_refs for c in cells}
 
 
 class Computation:
@@ -205,7 +243,12 @@ class Computation:
     only (once each) and the caller is free meanwhile."""
 
     def __init__(
-        self, case_ref: str, names: list[str], dtypes: list[str], jobs: int | None = None, trajectories: bool = True
+        self,
+        case_refs: list[str],
+        names: list[str],
+        dtypes: list[str],
+        jobs: int | None = None,
+        trajectories: bool = True,
     ):
         self.order = [(n, dt) for n in names for dt in dtypes]
         self.trajectories = trajectories
@@ -213,16 +256,16 @@ class Computation:
         plan = _plan(units, min(jobs or os.cpu_count() or 1, len(units)))
         self.pool: ProcessPoolExecutor | None = None
         if len(plan) <= 1:
-            self.futures: list[Any] = [_Done(_compute_share(case_ref, units, {}, trajectories))]
+            self.futures: list[Any] = [_Done(_compute_share(case_refs, units, {}, trajectories))]
             return
         factories = {n: backends.factory_path(n) for n in names}
         ctx = multiprocessing.get_context("spawn")
         self.pool = ProcessPoolExecutor(max_workers=len(plan), mp_context=ctx, initializer=_one_thread)
-        self.futures = [self.pool.submit(_compute_share, case_ref, share, factories, trajectories) for share in plan]
+        self.futures = [self.pool.submit(_compute_share, case_refs, share, factories, trajectories) for share in plan]
 
-    def result(self, case: Case | None = None) -> Computed:
-        """Waits for the workers; with `case`, fills the oracle's caches meanwhile."""
-        if case is not None:
+    def result(self, cases: list[Case] = ()) -> Computed:  # type: ignore[assignment]
+        """Waits for the workers, filling the oracle's caches for `cases` meanwhile."""
+        for case in cases:
             for dt in dict.fromkeys(dt for _, dt in self.order):
                 exact_values(case, dt, self.trajectories)
         computed = Computed({}, {})
@@ -232,7 +275,7 @@ class Computation:
             computed.values.update(values)
         self.cancel()
         rank = {key: k for k, key in enumerate(self.order)}
-        computed.values = dict(sorted(computed.values.items(), key=lambda kv: rank[(kv[0].backend, kv[0].dtype)]))
+        computed.values = dict(sorted(computed.values.items(), key=lambda kv: rank[(kv[0][1].backend, kv[0][1].dtype)]))
         return computed
 
     def cancel(self) -> None:
@@ -260,13 +303,13 @@ def _one_thread() -> None:
 
 
 def _compute_share(
-    case_ref: str, share: list[tuple[str, list[str]]], factories: dict[str, str | None], trajectories: bool
-) -> tuple[dict[str, str], dict[Cell, Values]]:
+    case_refs: list[str], share: list[tuple[str, list[str]]], factories: dict[str, str | None], trajectories: bool
+) -> tuple[dict[str, str], dict[tuple[str, Cell], Values]]:
     """A worker's share; `factories` registers backends the worker's registry does not know."""
     statuses: dict[str, str] = {}
-    values: dict[Cell, Values] = {}
+    values: dict[tuple[str, Cell], Values] = {}
     for name, dtypes in share:
-        statuses[name], v = compute_backend(case_ref, name, dtypes, factories.get(name), trajectories)
+        statuses[name], v = compute_backend(case_refs, name, dtypes, factories.get(name), trajectories)
         values.update(v)
     return statuses, values
 

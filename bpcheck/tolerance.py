@@ -4,45 +4,51 @@ Every bound is in ULPs of the dtype, measured at the exact value (bpcheck/ulps.p
 exact value is computed from the same dtype-rounded inputs the backend was given. So a bound
 measures only the backend's own rounding, never the rounding of 0.05 to binary.
 
-How the numbers were set: every bundled backend (reference, numpy, torch, jax) was run on the
-post's example in float64 and float32 and the largest distance seen per stage recorded below
-(`OBSERVED`, measured 2026-11-24 with the versions in constraints.txt). Each bound is that
-maximum times at least 4, rounded up to a power of two: far enough above what correct code
-does that the suite does not flake across BLAS builds and framework versions, and ~10^12
-below what a real mistake costs (a dropped sigmoid derivative is off by ~10^15 ULPs).
+    allowed(quantity) = ALLOWED_ULPS[stage] * max(1, rho)
 
-Why the stages differ:
-- forward: a dot product of 2 terms and one exp; a correctly rounded chain gives < 1 ULP.
-- error: 1/2 (target - out)^2 subtracts nearby numbers (0.99 - 0.7729): the subtraction
-  magnifies out's relative error by out / (target - out) ~ 3.5, squaring doubles it.
-- chain pieces and gradients: inherit that magnification, plus a few roundings.
-- update: w - eta * g with eta * g << w, so the result is dominated by w: < 1 ULP.
-- trajectory: 10,000 updates, each adding rounding that gradient descent does not fully damp;
-  E_total@10000 = 1/2 (0.01 - 0.0159)^2 + ... is again a difference of nearby numbers.
+rho is the quantity's cancellation factor (reference/magnitude.py): how much subtracting
+nearby numbers amplifies the rounding of what went into it. 0.99 - 0.7729 in the post's
+dE_total/dout_o2 gives rho ~ 3.5; a gradient that sums per-example terms of opposite sign can
+reach rho ~ 1000. Correct code is off by a few ULPs *of the terms*, i.e. by ~rho ULPs of the
+result, so the bound scales with it instead of hiding real errors everywhere else.
+
+How the numbers were set: `benchmarks/observed_ulps.py` ran every bundled backend (reference,
+numpy, torch, jax) on every bundled case in float64 and float32 and recorded, per stage, the
+largest distance divided by rho (`OBSERVED`, 2026-11-24, versions of constraints.txt; the
+Hypothesis `thorough` profile's maxima are in `OBSERVED_RANDOM`). Each bound is at least 4x
+that, rounded up to a power of two: far enough above what correct code does that the suite
+does not flake across BLAS builds and framework versions, and ~10^12 below what a real mistake
+costs (a dropped sigmoid derivative is off by ~10^15 ULPs).
+
+Stages: forward (a dot product and one activation), error (the loss: subtractions), output-
+and hidden-chain (dE/dout, dout/dnet, delta), gradient (sums over the batch), update
+(w - eta g, dominated by w), trajectory (N steps; rounding accumulates without being damped,
+and a parameter is measured in ULPs of the largest parameter of its layer, see
+crosscheck.conditions).
 """
 
 from __future__ import annotations
 
-#: stage -> largest ULP distance to exact seen over all bundled backends: (float64, float32).
+#: stage -> largest (ULP distance / max(1, rho)) seen over the bundled cases: (float64, float32).
 OBSERVED: dict[str, tuple[float, float]] = {
-    "forward": (0.81, 0.42),
-    "error": (3.79, 0.92),
-    "output-chain": (3.01, 1.07),
-    "hidden-chain": (3.62, 1.11),
-    "gradient": (3.62, 1.25),
-    "update": (0.44, 0.47),
-    "trajectory": (108.4, 92.4),
+    "forward": (1.98, 3.13),
+    "error": (2.03, 1.93),
+    "output-chain": (1.40, 1.33),
+    "hidden-chain": (4.25, 4.13),
+    "gradient": (2.38, 2.95),
+    "update": (1.63, 1.07),
+    "trajectory": (123.8, 192.2),
 }
 
-#: stage -> allowed ULP distance to exact, for float64 and float32 alike.
+#: stage -> allowed ULPs per unit of rho, for float64 and float32 alike.
 ALLOWED_ULPS: dict[str, float] = {
-    "forward": 4,
+    "forward": 16,
     "error": 16,
-    "output-chain": 16,
-    "hidden-chain": 16,
+    "output-chain": 8,
+    "hidden-chain": 32,
     "gradient": 16,
-    "update": 2,
-    "trajectory": 512,
+    "update": 8,
+    "trajectory": 1024,
 }
 
 #: Two backends may differ by at most the larger of their two bounds (not the sum: each bound
@@ -51,9 +57,6 @@ ALLOWED_ULPS: dict[str, float] = {
 PAIRWISE = "max of the two bounds"
 
 
-def allowed_ulps(stage: str) -> float:
-    return ALLOWED_ULPS[stage]
-
-
-def within(distance_ulps: float, stage: str) -> bool:
-    return distance_ulps <= ALLOWED_ULPS[stage]
+def allowed_ulps(stage: str, rho: float = 1.0) -> float:
+    """The bound for a quantity of `stage` whose cancellation factor is rho (>= 1 amplifies)."""
+    return ALLOWED_ULPS[stage] * max(1.0, rho)

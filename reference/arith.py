@@ -28,16 +28,25 @@ class Arithmetic:
     context: Callable[[], contextlib.AbstractContextManager[Any]] = field(default=contextlib.nullcontext)
     parse: Callable[[str], Any] = float  # a decimal string -> this number type, all digits kept
     to_str: Callable[[Any], str] = repr  # every digit this type holds
+    tanh: Callable[[Any], Any] = math.tanh
+    log1p: Callable[[Any], Any] = math.log1p
 
 
 FLOAT64 = Arithmetic("float64", float, math.exp)
+
+
+def complex128(h: float = 1e-30) -> Arithmetic:
+    """Complex doubles, for the complex-step derivative f'(x) = Im f(x + ih) / h."""
+    import cmath
+
+    return Arithmetic("complex128", complex, cmath.exp, tanh=cmath.tanh, log1p=lambda z: cmath.log(1 + z))
 
 
 def float32() -> Arithmetic:
     """IEEE single precision: NumPy float32 scalars (every operation rounds to float32)."""
     import numpy as np
 
-    return Arithmetic("float32", np.float32, np.exp)
+    return Arithmetic("float32", np.float32, np.exp, tanh=np.tanh, log1p=np.log1p)
 
 
 def mpmath_exact(digits: int = EXACT_DIGITS) -> Arithmetic:
@@ -53,6 +62,8 @@ def mpmath_exact(digits: int = EXACT_DIGITS) -> Arithmetic:
         contextlib.nullcontext,
         ctx.mpf,
         lambda x: ctx.nstr(x, digits + 5, strip_zeros=False),
+        ctx.tanh,
+        ctx.log1p,
     )
 
 
@@ -69,6 +80,8 @@ def mpfr_exact(digits: int = EXACT_DIGITS) -> Arithmetic:
         lambda: gmpy2.context(gmpy2.get_context(), precision=bits),
         lambda s: gmpy2.mpfr(s, bits),
         lambda x: format(x, f".{digits + 5}e"),
+        gmpy2.tanh,
+        gmpy2.log1p,
     )
 
 

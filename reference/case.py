@@ -8,16 +8,33 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from reference.initializers import initialize
+from reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS, Spec
 from reference.quantities import Layout, split_trajectory_name
 
 CASES_DIR = Path(__file__).parent / "cases"
 UPDATE_ORDERS = ("simultaneous", "output-first")
 MEASURED = ("after-update", "loss-of-last-step")
+TOP_LEVEL = (
+    "name",
+    "title",
+    "question",
+    "source",
+    "network",
+    "data",
+    "parameters",
+    "parameters_provenance",
+    "initializer",
+    "training",
+    "configs",
+    "errata",
+    "published",
+)
 
 
 class CaseError(ValueError):
@@ -66,19 +83,34 @@ class Case:
     title: str
     question: str
     path: Path
+    spec: Spec
     layout: Layout
-    inputs: tuple[float, ...]
-    targets: tuple[float, ...]
+    inputs: tuple[tuple[float, ...], ...]  # [example][input]
+    targets: tuple[tuple[float, ...], ...]  # [example][output]
     parameters: dict[str, float]
     learning_rate: float
     configs: dict[str, Config]
     default_config: str
     published: tuple[Figure, ...]
     errata: tuple[dict[str, str], ...]
+    steps: int = 0  # training steps whose result the cross-check compares (0: only published figures)
 
     @property
     def config(self) -> Config:
         return self.configs[self.default_config]
+
+    @property
+    def post_shaped(self) -> bool:
+        """The post's kind of network: 2 layers of sigmoids, half-SSE, shared biases, one example
+        (reference/backprop.py, the post's equations, computes these)."""
+        s = self.spec
+        return (
+            len(s.sizes) == 3
+            and set(s.activations) == {"sigmoid"}
+            and s.loss == "half-sse"
+            and s.bias == "shared-per-layer"
+            and len(self.inputs) == 1
+        )
 
 
 def bundled_cases() -> list[str]:
@@ -137,30 +169,30 @@ class _Reader:
 
     def case(self) -> Case:
         raw = self.raw
-        net = self.get(raw, "network", dict, "network")
-        sizes = self.get(net, "layer_sizes", list, "network.layer_sizes")
-        if len(sizes) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
-            raise self.fail("network.layer_sizes", "3 positive integers (inputs, hidden, outputs)", sizes)
-        layout = Layout.from_sizes(sizes)
-        for key, allowed in (("activation", "sigmoid"), ("loss", "half-sse"), ("bias", "shared-per-layer")):
-            value = self.get(net, key, str, f"network.{key}")
-            if value != allowed:
-                raise self.fail(f"network.{key}", repr(allowed), value)
+        for key in raw:
+            if key not in TOP_LEVEL:
+                raise self.fail(key, f"one of the sections {', '.join(TOP_LEVEL)}", key)
+        spec = self.spec(self.get(raw, "network", dict, "network"))
         data = self.get(raw, "data", dict, "data")
-        inputs = self.numbers(data, "inputs", layout.n_in, "data.inputs")
-        targets = self.numbers(data, "targets", layout.n_out, "data.targets")
-        params = self.get(raw, "parameters", dict, "parameters")
-        names = layout.parameters
-        unknown = sorted(set(params) - set(names))
-        if unknown:
-            raise self.fail(f"parameters.{unknown[0]}", f"one of {', '.join(names)}", unknown[0])
-        parameters = {p: self.number(self.get(params, p, object, f"parameters.{p}"), f"parameters.{p}") for p in names}
+        inputs = self.batch(data, "inputs", spec.sizes[0])
+        targets = self.batch(data, "targets", spec.sizes[-1])
+        if len(inputs) != len(targets):
+            raise self.fail("data.targets", f"{len(inputs)} examples (as many as data.inputs)", len(targets))
+        reduction = data.get("reduction", "sum")
+        if reduction not in REDUCTIONS:
+            raise self.fail("data.reduction", f"one of {', '.join(REDUCTIONS)}", reduction)
+        spec = replace(spec, reduction=reduction)
+        layout = Layout(spec.sizes, spec.bias, len(inputs), spec.loss, spec.activations)
+        parameters = self.parameters(raw, layout)
         training = self.get(raw, "training", dict, "training")
         lr = self.number(
             self.get(training, "learning_rate", object, "training.learning_rate"), "training.learning_rate"
         )
         if lr <= 0:
             raise self.fail("training.learning_rate", "a number > 0", training["learning_rate"])
+        steps = training.get("steps", 0)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise self.fail("training.steps", "an integer >= 0", steps)
         configs = {n: self.config(n, c) for n, c in self.get(raw, "configs", dict, "configs").items()}
         default = self.get(training, "default_config", str, "training.default_config")
         if default not in configs:
@@ -172,6 +204,7 @@ class _Reader:
             title=str(raw.get("title", "")),
             question=str(raw.get("question", "")),
             path=self.path,
+            spec=spec,
             layout=layout,
             inputs=inputs,
             targets=targets,
@@ -181,7 +214,68 @@ class _Reader:
             default_config=default,
             published=published,
             errata=tuple(raw.get("errata", [])),
+            steps=steps,
         )
+
+    def spec(self, net: dict[str, Any]) -> Spec:
+        sizes = self.get(net, "layer_sizes", list, "network.layer_sizes")
+        if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
+            raise self.fail("network.layer_sizes", "at least 2 positive integers (inputs, ..., outputs)", sizes)
+        depth = len(sizes) - 1
+        if "activations" in net:
+            acts = self.get(net, "activations", list, "network.activations")
+            if len(acts) != depth:
+                raise self.fail("network.activations", f"{depth} names (one per layer after the inputs)", acts)
+        else:
+            acts = [self.get(net, "activation", str, "network.activation")] * depth
+        for k, a in enumerate(acts):
+            if a not in ACTIVATIONS:
+                raise self.fail(f"network.activations[{k}]", f"one of {', '.join(ACTIVATIONS)}", a)
+        loss = self.get(net, "loss", str, "network.loss")
+        if loss not in LOSSES:
+            raise self.fail("network.loss", f"one of {', '.join(LOSSES)}", loss)
+        if loss == "bce" and acts[-1] != "sigmoid":
+            raise self.fail("network.activations", "a sigmoid output layer for bce", acts[-1])
+        if loss == "softmax-ce" and acts[-1] != "identity":
+            raise self.fail(
+                "network.activations", "an identity output layer for softmax-ce (the loss applies softmax)", acts[-1]
+            )
+        bias = self.get(net, "bias", str, "network.bias")
+        if bias not in BIASES:
+            raise self.fail("network.bias", f"one of {', '.join(BIASES)}", bias)
+        return Spec(tuple(sizes), tuple(acts), loss, bias)
+
+    def batch(self, data: dict[str, Any], key: str, width: int) -> tuple[tuple[float, ...], ...]:
+        """One example (a list of numbers) or a batch (a list of such lists)."""
+        rows = self.get(data, key, list, f"data.{key}")
+        if rows and not isinstance(rows[0], list):
+            rows = [rows]
+        if not rows:
+            raise self.fail(f"data.{key}", "at least one example", rows)
+        out = []
+        for n, row in enumerate(rows):
+            field = f"data.{key}" + (f"[{n}]" if len(rows) > 1 else "")
+            if not isinstance(row, list) or len(row) != width:
+                raise self.fail(field, f"{width} values (the layer size)", row)
+            out.append(tuple(self.number(v, f"{field}[{k}]") for k, v in enumerate(row)))
+        return tuple(out)
+
+    def parameters(self, raw: dict[str, Any], layout: Layout) -> dict[str, float]:
+        """Given explicitly ([parameters]) or drawn by a named initialiser ([initializer])."""
+        names = layout.parameters
+        if ("parameters" in raw) == ("initializer" in raw):
+            raise CaseError(f"{self.path}: parameters: expected exactly one of [parameters] or [initializer]")
+        if "initializer" in raw:
+            init = self.get(raw, "initializer", dict, "initializer")
+            try:
+                return initialize(layout, init)
+            except (ValueError, TypeError) as err:
+                raise CaseError(f"{self.path}: initializer: {err}") from None
+        params = self.get(raw, "parameters", dict, "parameters")
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise self.fail(f"parameters.{unknown[0]}", f"one of {', '.join(names)}", unknown[0])
+        return {p: self.number(self.get(params, p, object, f"parameters.{p}"), f"parameters.{p}") for p in names}
 
     def config(self, name: str, table: Any) -> Config:
         field = f"configs.{name}"

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from reference import arith
 from reference.case import Case, Config
 from reference.trace import forward, step_trace, train
 
-_SOURCES = ("arith.py", "backprop.py", "trace.py", "oracle.py")
+_SOURCES = ("arith.py", "backprop.py", "mlp.py", "trace.py", "oracle.py")
 
 
 def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
@@ -29,9 +30,8 @@ def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
 
 
 def _as_dtype_case(case: Case, dtype: str) -> Case:
-    from dataclasses import replace
-
-    r = lambda vs: tuple(arith.round_to(dtype, v) for v in vs)
+    """The case with its data and learning rate as a `dtype` backend holds them."""
+    r = lambda rows: tuple(tuple(arith.round_to(dtype, v) for v in row) for row in rows)
     return replace(
         case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=arith.round_to(dtype, case.learning_rate)
     )
@@ -69,6 +69,7 @@ def _key(case: Case, dtype: str, config: Config, updates: int) -> str:
     h.update(
         repr(
             (
+                case.spec,
                 case.layout,
                 case.inputs,
                 case.targets,

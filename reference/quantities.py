@@ -1,19 +1,22 @@
 """The vocabulary: one name per quantity, used by data, traces, JSON, reports and tests.
 
-Names follow the post. Neurons are i1.. (inputs), h1.. (hidden), o1.. (outputs). Weights are
-numbered as the post's numbers imply: layer by layer, neuron by neuron, input by input, so in
-the 2-2-2 network w1 i1->h1, w2 i2->h1, w3 i1->h2, w4 i2->h2, w5 h1->o1, w6 h2->o1,
-w7 h1->o2, w8 h2->o2. The bias of layer l is b<l> (b1 feeds every hidden neuron, b2 every
-output neuron). `x+` is x after one update; `q@N` is q after N updates.
+Names follow the post. Neurons are i1.. (inputs), h1.. (the hidden layer; with several hidden
+layers h1_1.. is layer 1, h2_1.. layer 2), o1.. (outputs). Weights are numbered as the post's
+numbers imply: layer by layer, neuron by neuron, input by input, so in the 2-2-2 network w1
+i1->h1, w2 i2->h1, w3 i1->h2, w4 i2->h2, w5 h1->o1, w6 h2->o1, w7 h1->o2, w8 h2->o2. A bias
+shared by a layer is b<l> (b1 feeds every neuron of the first layer after the inputs); a
+per-neuron bias is b_<neuron> (b_h1, b_o2). With a batch, per-example quantities carry the
+example's number: out_o1[2]. `x+` is x after one update; `q@N` is q after N updates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 #: Stages, in the order the post walks through them. The tolerance policy is set per stage.
 STAGES = ("forward", "error", "output-chain", "hidden-chain", "gradient", "update", "trajectory")
+LOGIT_LOSSES = ("bce", "softmax-ce")
 
 
 @dataclass(frozen=True)
@@ -25,91 +28,181 @@ class Quantity:
 
 @dataclass(frozen=True)
 class Layout:
-    """Names of neurons and parameters of a network with one hidden layer."""
+    """Names of a network's neurons, parameters and quantities."""
 
-    n_in: int
-    n_hidden: int
-    n_out: int
+    sizes: tuple[int, ...]
+    bias: str = "shared-per-layer"
+    batch: int = 1
+    loss: str = "half-sse"
+    activations: tuple[str, ...] = field(default=())
 
     @classmethod
-    def from_sizes(cls, sizes: list[int] | tuple[int, ...]) -> Layout:
-        if len(sizes) != 3:
-            raise ValueError(f"layer_sizes must have 3 entries (inputs, hidden, outputs), got {list(sizes)}")
-        return cls(*sizes)
+    def from_sizes(cls, sizes: list[int] | tuple[int, ...], **kw: object) -> Layout:
+        if len(sizes) < 2:
+            raise ValueError(f"layer_sizes needs inputs and outputs, got {list(sizes)}")
+        return cls(tuple(sizes), **kw)  # type: ignore[arg-type]
+
+    # --- neurons ---------------------------------------------------------------------------
+    @cached_property
+    def labels(self) -> list[list[str]]:
+        """labels[l][j]: the name of neuron j of layer l (layer 0: the inputs)."""
+        hidden = len(self.sizes) - 2
+        out = [[f"i{k + 1}" for k in range(self.sizes[0])]]
+        for l in range(1, hidden + 1):
+            prefix = "h" if hidden == 1 else f"h{l}_"
+            out.append([f"{prefix}{k + 1}" for k in range(self.sizes[l])])
+        out.append([f"o{k + 1}" for k in range(self.sizes[-1])])
+        return out
 
     @property
     def inputs(self) -> list[str]:
-        return [f"i{k + 1}" for k in range(self.n_in)]
-
-    @property
-    def hidden(self) -> list[str]:
-        return [f"h{k + 1}" for k in range(self.n_hidden)]
+        return self.labels[0]
 
     @property
     def outputs(self) -> list[str]:
-        return [f"o{k + 1}" for k in range(self.n_out)]
+        return self.labels[-1]
+
+    @property
+    def hidden(self) -> list[str]:
+        """The hidden neurons of a one-hidden-layer network."""
+        return self.labels[1] if len(self.sizes) == 3 else []
+
+    # --- parameters --------------------------------------------------------------------------
+    @cached_property
+    def w(self) -> list[list[list[str]]]:
+        """w[l][j][k]: name of the weight into neuron j of layer l+1 from neuron k of layer l."""
+        names, counter = [], 0
+        for n_in, n_out in zip(self.sizes, self.sizes[1:]):
+            layer = []
+            for _ in range(n_out):
+                layer.append([f"w{counter + k + 1}" for k in range(n_in)])
+                counter += n_in
+            names.append(layer)
+        return names
 
     @cached_property
+    def b(self) -> list[list[str]]:
+        """b[l]: the bias names of layer l+1 (one, one per neuron, or none)."""
+        if self.bias == "none":
+            return [[] for _ in self.sizes[1:]]
+        if self.bias == "shared-per-layer":
+            return [[f"b{l + 1}"] for l in range(len(self.sizes) - 1)]
+        return [[f"b_{name}" for name in self.labels[l + 1]] for l in range(len(self.sizes) - 1)]
+
+    @property
     def w_hidden(self) -> list[list[str]]:
-        """w_hidden[h][i]: name of the weight from input i to hidden neuron h."""
-        return [[f"w{h * self.n_in + i + 1}" for i in range(self.n_in)] for h in range(self.n_hidden)]
+        return self.w[0]
 
-    @cached_property
+    @property
     def w_output(self) -> list[list[str]]:
-        """w_output[o][h]: name of the weight from hidden neuron h to output neuron o."""
-        first = self.n_in * self.n_hidden
-        return [[f"w{first + o * self.n_hidden + h + 1}" for h in range(self.n_hidden)] for o in range(self.n_out)]
+        return self.w[-1]
+
+    @property
+    def n_in(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.sizes[-1]
 
     @property
     def weights(self) -> list[str]:
-        return [w for row in self.w_hidden + self.w_output for w in row]
+        return [w for layer in self.w for row in layer for w in row]
+
+    @property
+    def biases(self) -> list[str]:
+        return [b for layer in self.b for b in layer]
 
     @property
     def parameters(self) -> list[str]:
-        return self.weights + ["b1", "b2"]
+        return self.weights + self.biases
 
+    @property
+    def post_pieces(self) -> bool:
+        """Whether the post's per-connection chain pieces (dE_o1/dout_h1, dnet_o1/dw5, ...)
+        are part of the vocabulary: one hidden layer, one example."""
+        return len(self.sizes) == 3 and self.batch == 1
+
+    def ex(self, name: str, n: int) -> str:
+        """The per-example name: `out_o1` for a single example, `out_o1[2]` in a batch."""
+        return name if self.batch == 1 else f"{name}[{n + 1}]"
+
+    # --- quantities ----------------------------------------------------------------------------
     @cached_property
     def step_quantities(self) -> list[Quantity]:
         """Every quantity of one training step, in the post's order."""
         q: list[Quantity] = []
-        add = lambda name, stage, formula: q.append(Quantity(name, stage, formula))
-        for h, row in zip(self.hidden, self.w_hidden):
-            terms = " + ".join(f"{w} * {i}" for w, i in zip(row, self.inputs))
-            add(f"net_{h}", "forward", f"{terms} + b1 * 1")
-            add(f"out_{h}", "forward", f"1 / (1 + e^-net_{h})")
-        for o, row in zip(self.outputs, self.w_output):
-            terms = " + ".join(f"{w} * out_{h}" for w, h in zip(row, self.hidden))
-            add(f"net_{o}", "forward", f"{terms} + b2 * 1")
-            add(f"out_{o}", "forward", f"1 / (1 + e^-net_{o})")
-        for o in self.outputs:
-            add(f"E_{o}", "error", f"1/2 (target_{o} - out_{o})^2")
-        add("E_total", "error", " + ".join(f"E_{o}" for o in self.outputs))
-        for o, row in zip(self.outputs, self.w_output):
-            add(f"dE_total/dout_{o}", "output-chain", f"-(target_{o} - out_{o})")
-            add(f"dout_{o}/dnet_{o}", "output-chain", f"out_{o}(1 - out_{o})")
-            add(f"delta_{o}", "output-chain", f"dE_total/dout_{o} * dout_{o}/dnet_{o}")
-            for w, h in zip(row, self.hidden):
-                add(f"dnet_{o}/d{w}", "output-chain", f"out_{h}")
-        for h_idx, h in enumerate(self.hidden):
-            for o, row in zip(self.outputs, self.w_output):
-                add(f"dnet_{o}/dout_{h}", "hidden-chain", row[h_idx])
-                add(f"dE_{o}/dout_{h}", "hidden-chain", f"delta_{o} * dnet_{o}/dout_{h}")
-            add(f"dE_total/dout_{h}", "hidden-chain", " + ".join(f"dE_{o}/dout_{h}" for o in self.outputs))
-            add(f"dout_{h}/dnet_{h}", "hidden-chain", f"out_{h}(1 - out_{h})")
-            add(f"delta_{h}", "hidden-chain", f"dE_total/dout_{h} * dout_{h}/dnet_{h}")
-            for w, i in zip(self.w_hidden[h_idx], self.inputs):
-                add(f"dnet_{h}/d{w}", "hidden-chain", i)
-        for o, row in zip(self.outputs, self.w_output):
-            for w, h in zip(row, self.hidden):
-                add(f"dE_total/d{w}", "gradient", f"delta_{o} * out_{h}")
-        for h, row in zip(self.hidden, self.w_hidden):
-            for w, i in zip(row, self.inputs):
-                add(f"dE_total/d{w}", "gradient", f"delta_{h} * {i}")
-        add("dE_total/db1", "gradient", " + ".join(f"delta_{h}" for h in self.hidden))
-        add("dE_total/db2", "gradient", " + ".join(f"delta_{o}" for o in self.outputs))
+
+        def add(name: str, stage: str, formula: str) -> None:
+            q.append(Quantity(name, stage, formula))
+
+        depth = len(self.sizes) - 1
+        logits = self.loss in LOGIT_LOSSES
+        for n in range(self.batch):
+            for l in range(depth):
+                below = self.labels[l] if l == 0 else [f"out_{x}" for x in self.labels[l]]
+                for j, name in enumerate(self.labels[l + 1]):
+                    terms = " + ".join(f"{w} * {x}" for w, x in zip(self.w[l][j], below))
+                    bias = f" + {self.b[l][0 if self.bias == 'shared-per-layer' else j]} * 1" if self.b[l] else ""
+                    add(self.ex(f"net_{name}", n), "forward", terms + bias)
+                    add(self.ex(f"out_{name}", n), "forward", f"activation(net_{name})")
+        for n in range(self.batch):
+            for o in self.outputs:
+                add(self.ex(f"E_{o}", n), "error", f"{self.loss} error of {o}")
+        add("E_total", "error", ("mean" if self.batch > 1 else "sum") + " of the E_o")
+        for l in range(depth - 1, -1, -1):
+            stage = "output-chain" if l == depth - 1 else "hidden-chain"
+            for n in range(self.batch):
+                for name in self.labels[l + 1]:
+                    if not (logits and l == depth - 1):
+                        add(self.ex(f"dE_total/dout_{name}", n), stage, "chain rule")
+                        add(self.ex(f"dout_{name}/dnet_{name}", n), stage, "activation'(net)")
+                    add(self.ex(f"delta_{name}", n), stage, f"dE_total/dnet_{name}")
+            if self.post_pieces and l == 1:
+                for o, row in zip(self.outputs, self.w[1]):
+                    for w, h in zip(row, self.hidden):
+                        add(f"dnet_{o}/d{w}", "output-chain", f"out_{h}")
+            if self.post_pieces and l == 0:
+                for h_idx, h in enumerate(self.hidden):
+                    for o, row in zip(self.outputs, self.w[1]):
+                        add(f"dnet_{o}/dout_{h}", "hidden-chain", row[h_idx])
+                        add(f"dE_{o}/dout_{h}", "hidden-chain", f"delta_{o} * dnet_{o}/dout_{h}")
+                    for w, i in zip(self.w[0][h_idx], self.inputs):
+                        add(f"dnet_{h}/d{w}", "hidden-chain", i)
+        for l in range(depth - 1, -1, -1):
+            for j, row in enumerate(self.w[l]):
+                for k, w in enumerate(row):
+                    add(
+                        f"dE_total/d{w}",
+                        "gradient",
+                        f"sum over examples of delta_{self.labels[l + 1][j]} * out_{self.labels[l][k]}",
+                    )
+        for b in self.biases:
+            add(f"dE_total/d{b}", "gradient", "sum of the deltas it feeds")
         for p in self.parameters:
             add(f"{p}+", "update", f"{p} - eta * dE_total/d{p}  (biases only when the config updates them)")
-        return q
+        return self._post_order(q)
+
+    def _post_order(self, q: list[Quantity]) -> list[Quantity]:
+        """The 2-2-2 network's quantities in the order the post prints them (neuron by neuron)."""
+        if not self.post_pieces:
+            return q
+        by = {x.name: x for x in q}
+        order: list[str] = []
+        for h in self.hidden:
+            order += [f"net_{h}", f"out_{h}"]
+        for o in self.outputs:
+            order += [f"net_{o}", f"out_{o}"]
+        order += [f"E_{o}" for o in self.outputs] + ["E_total"]
+        for o, row in zip(self.outputs, self.w[1]):
+            order += [f"dE_total/dout_{o}", f"dout_{o}/dnet_{o}", f"delta_{o}"] + [f"dnet_{o}/d{w}" for w in row]
+        for h_idx, h in enumerate(self.hidden):
+            for o in self.outputs:
+                order += [f"dnet_{o}/dout_{h}", f"dE_{o}/dout_{h}"]
+            order += [f"dE_total/dout_{h}", f"dout_{h}/dnet_{h}", f"delta_{h}"]
+            order += [f"dnet_{h}/d{w}" for w in self.w[0][h_idx]]
+        rest = [x.name for x in q if x.name not in set(order)]
+        return [by[name] for name in order if name in by] + [by[name] for name in rest]
 
     @cached_property
     def stage_of(self) -> dict[str, str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from reference import mlp
 from reference.arith import Arithmetic
 from reference.backprop import Net, Num, Step, forward_pass, training_step
 from reference.case import Case, Config
@@ -68,48 +71,122 @@ def name_step(layout: Layout, s: Step) -> dict[str, Num]:
     return q
 
 
-def _data(case: Case, a: Arithmetic) -> tuple[list[Num], list[Num], Num]:
-    return [a.num(v) for v in case.inputs], [a.num(v) for v in case.targets], a.num(case.learning_rate)
+def mlp_net(layout: Layout, params: dict[str, Num], convert: Callable[[Any], Num]) -> mlp.Net:
+    return mlp.Net(
+        [[[convert(params[w]) for w in row] for row in layer] for layer in layout.w],
+        [[convert(params[b]) for b in layer] for layer in layout.b],
+    )
+
+
+def mlp_params(layout: Layout, net: mlp.Net) -> dict[str, Num]:
+    named: dict[str, Num] = {}
+    for names, values in zip(layout.w, net.w):
+        for name_row, value_row in zip(names, values):
+            named.update(zip(name_row, value_row))
+    for names_b, values_b in zip(layout.b, net.b):
+        named.update(zip(names_b, values_b))
+    return named
+
+
+def name_trace(layout: Layout, x: list[list[Num]], tr: mlp.Trace) -> dict[str, Num]:
+    """Every intermediate of a general training step under its vocabulary name."""
+    q: dict[str, Num] = {}
+    for n in range(layout.batch):
+        for l, layer in enumerate(tr.layers):
+            for j, name in enumerate(layout.labels[l + 1]):
+                q[layout.ex(f"net_{name}", n)] = layer.net[n][j]
+                q[layout.ex(f"out_{name}", n)] = layer.out[n][j]
+        for k, o in enumerate(layout.outputs):
+            q[layout.ex(f"E_{o}", n)] = tr.e_o[n][k]
+    q["E_total"] = tr.e_total
+    for l, layer in enumerate(tr.layers):
+        for n in range(layout.batch):
+            for j, name in enumerate(layout.labels[l + 1]):
+                if layer.d_out is not None and layer.dout_dnet is not None:
+                    q[layout.ex(f"dE_total/dout_{name}", n)] = layer.d_out[n][j]
+                    q[layout.ex(f"dout_{name}/dnet_{name}", n)] = layer.dout_dnet[n][j]
+                q[layout.ex(f"delta_{name}", n)] = layer.delta[n][j]
+    if layout.post_pieces:
+        hidden, output = tr.layers
+        for k, o in enumerate(layout.outputs):
+            for j, (w, h) in enumerate(zip(layout.w[1][k], layout.hidden)):
+                q[f"dnet_{o}/d{w}"] = hidden.out[0][j]
+                q[f"dnet_{o}/dout_{h}"] = tr.w_seen[1][k][j]
+                q[f"dE_{o}/dout_{h}"] = output.delta[0][k] * tr.w_seen[1][k][j]
+        for j, h in enumerate(layout.hidden):
+            for i, w in enumerate(layout.w[0][j]):
+                q[f"dnet_{h}/d{w}"] = x[0][i]
+    for l, layer_names in enumerate(layout.w):
+        for j, row in enumerate(layer_names):
+            for k, w in enumerate(row):
+                q[f"dE_total/d{w}"] = tr.grad_w[l][j][k]
+    for l, names_b in enumerate(layout.b):
+        for b, g in zip(names_b, tr.grad_b[l]):
+            q[f"dE_total/d{b}"] = g
+    q.update({f"{p}+": v for p, v in mlp_params(layout, tr.new).items()})
+    return q
+
+
+def _batch(case: Case, a: Arithmetic) -> tuple[list[list[Num]], list[list[Num]], Num]:
+    x = [[a.num(v) for v in row] for row in case.inputs]
+    t = [[a.num(v) for v in row] for row in case.targets]
+    return x, t, a.num(case.learning_rate)
 
 
 def step_trace(case: Case, params: dict[str, float], config: Config, a: Arithmetic) -> dict[str, Num]:
-    """Every quantity of one training step from `params`, in number type `a`."""
+    """Every quantity of one training step from `params`, in number type `a`. The post's kind
+    of network runs the post's equations (reference/backprop.py); any other, reference/mlp.py."""
+    output_first, update_biases = config.update_order == "output-first", config.update_biases
     with a.context():
-        x, t, eta = _data(case, a)
-        s = training_step(
-            x,
-            t,
-            to_net(case.layout, params, a),
-            eta,
-            a,
-            output_first=config.update_order == "output-first",
-            update_biases=config.update_biases,
+        x, t, eta = _batch(case, a)
+        if case.post_shaped:
+            s = training_step(x[0], t[0], to_net(case.layout, params, a), eta, a, output_first, update_biases)
+            return name_step(case.layout, s)
+        tr = mlp.training_step(
+            case.spec, x, t, mlp_net(case.layout, params, a.num), eta, a, output_first, update_biases
         )
-        return name_step(case.layout, s)
+        return name_trace(case.layout, x, tr)
 
 
 def train(case: Case, params: dict[str, float], config: Config, steps: int, a: Arithmetic) -> Training:
     """`steps` training steps from `params`."""
+    output_first, update_biases = config.update_order == "output-first", config.update_biases
+    losses = []
     with a.context():
-        x, t, eta = _data(case, a)
-        net = to_net(case.layout, params, a)
-        losses = []
-        output_first, update_biases = config.update_order == "output-first", config.update_biases
+        x, t, eta = _batch(case, a)
+        if case.post_shaped:
+            net = to_net(case.layout, params, a)
+            for _ in range(steps):
+                s = training_step(x[0], t[0], net, eta, a, output_first, update_biases)
+                losses.append(s.e_total)
+                net = s.new
+            return Training(from_net(case.layout, net), losses)
+        mnet = mlp_net(case.layout, params, a.num)
         for _ in range(steps):
-            s = training_step(x, t, net, eta, a, output_first, update_biases)
-            losses.append(s.e_total)
-            net = s.new
-        return Training(from_net(case.layout, net), losses)
+            tr = mlp.training_step(case.spec, x, t, mnet, eta, a, output_first, update_biases)
+            losses.append(tr.e_total)
+            mnet = tr.new
+        return Training(mlp_params(case.layout, mnet), losses)
 
 
 def forward(case: Case, params: dict[str, Num], a: Arithmetic) -> dict[str, Num]:
-    """out_o1.. and E_total at `params` (already in number type `a`)."""
+    """Every output (out_o1, or out_o1[n] in a batch) and E_total at `params` (already in
+    number type `a`)."""
     with a.context():
-        x, t, _ = _data(case, a)
-        net = Net(
-            [[params[w] for w in row] for row in case.layout.w_hidden],
-            params["b1"],
-            [[params[w] for w in row] for row in case.layout.w_output],
-            params["b2"],
-        )
-        return forward_pass(x, t, net, a)
+        x, t, _ = _batch(case, a)
+        if case.post_shaped:
+            net = Net(
+                [[params[w] for w in row] for row in case.layout.w_hidden],
+                params["b1"],
+                [[params[w] for w in row] for row in case.layout.w_output],
+                params["b2"],
+            )
+            return forward_pass(x[0], t[0], net, a)
+        nets, outs = mlp.forward(case.spec, x, mlp_net(case.layout, params, lambda v: v), a)
+        result = {
+            case.layout.ex(f"out_{o}", n): outs[-1][n][k]
+            for n in range(len(x))
+            for k, o in enumerate(case.layout.outputs)
+        }
+        result["E_total"] = mlp.loss_of(case.spec, nets, outs, t, a)[1]
+        return result

@@ -8,67 +8,63 @@ from __future__ import annotations
 from typing import Any
 
 import backends
+from backends import numpy_backend as nb
 
 BUNDLED = ("reference", "numpy", "torch", "jax")
 
 
-def no_sigmoid_derivative() -> Any:
-    """Forgets dout/dnet: delta_o = dE/dout_o (as if the output were linear)."""
-    from backends import numpy_backend as nb
+class NoSigmoidDerivative(nb.NumpyBackend):
+    """Forgets dout/dnet at the output: delta_o = dE/dout_o (as if the output were linear)."""
 
-    class NoSigmoidDerivative(nb.NumpyBackend):
-        name = "broken-no-sigmoid-derivative"
+    name = "broken-no-sigmoid-derivative"
 
-        def _step(self, case: Any, params: Any, config: Any, dtype: str, device: str) -> Any:
-            s = super()._step(case, params, config, dtype, device)
-            s.dout_dnet_o = [1.0 for _ in s.dout_dnet_o]
-            s.delta_o = list(s.d_out_o)
-            s.grad_w_o = [[d * h for h in s.out_h] for d in s.delta_o]
-            return s
+    def _trace(self, case: Any, params: Any, config: Any, dtype: str, device: str) -> Any:
+        tr = super()._trace(case, params, config, dtype, device)
+        out = tr.layers[-1]
+        out.dout_dnet = [[1.0] * len(row) for row in out.dout_dnet]
+        out.delta = [list(row) for row in out.d_out]
+        tr.grad_w[-1] = [
+            [sum(d[j] * h[k] for d, h in zip(out.delta, tr.layers[-2].out)) for k in range(len(tr.layers[-2].out[0]))]
+            for j in range(len(out.delta[0]))
+        ]
+        return tr
 
-    return NoSigmoidDerivative()
 
-
-def float32_inside() -> Any:
+class Float32Inside(nb.NumpyBackend):
     """Says float64, computes float32 (what JAX does without jax_enable_x64)."""
-    from backends import numpy_backend as nb
 
-    class Float32Inside(nb.NumpyBackend):
-        name = "broken-float32-inside"
+    name = "broken-float32-inside"
 
-        def _step(self, case: Any, params: Any, config: Any, dtype: str, device: str) -> Any:
-            return super()._step(case, params, config, "float32", device)
+    def _trace(self, case: Any, params: Any, config: Any, dtype: str, device: str) -> Any:
+        return super()._trace(case, params, config, "float32", device)
 
-        def train(self, case: Any, params: Any, config: Any, steps: int, dtype: str, device: str) -> Any:
-            return super().train(case, params, config, steps, "float32", device)
-
-    return Float32Inside()
+    def train(self, case: Any, params: Any, config: Any, steps: int, dtype: str, device: str) -> Any:
+        return super().train(case, params, config, steps, "float32", device)
 
 
-def wrong_weight() -> Any:
+class WrongWeight(nb.NumpyBackend):
     """Takes dE_o2/dout_h1 through w6 (h2->o1) instead of w7 (h1->o2): the reader who got
     -0.017144288 instead of the post's -0.019049119."""
-    from backends import numpy_backend as nb
 
-    class WrongWeight(nb.NumpyBackend):
-        name = "broken-wrong-weight"
+    name = "broken-wrong-weight"
 
-        def _step(self, case: Any, params: Any, config: Any, dtype: str, device: str) -> Any:
-            s = super()._step(case, params, config, dtype, device)
-            w6 = params["w6"]
-            s.d_e_o_d_out_h[0][1] = s.delta_o[1] * w6
-            s.d_out_h[0] = s.d_e_o_d_out_h[0][0] + s.d_e_o_d_out_h[0][1]
-            s.delta_h[0] = s.d_out_h[0] * s.dout_dnet_h[0]
-            s.grad_w_h[0] = [s.delta_h[0] * x for x in case.inputs]
-            return s
-
-    return WrongWeight()
+    def _trace(self, case: Any, params: Any, config: Any, dtype: str, device: str) -> Any:
+        tr = super()._trace(case, params, config, dtype, device)
+        hidden, output = tr.layers
+        seen = [list(row) for row in tr.w_seen[1]]
+        seen[1][0] = params["w6"]  # the weight used for h1 -> o2
+        tr.w_seen[1] = seen
+        d = sum(output.delta[0][k] * seen[k][0] for k in range(len(seen)))
+        hidden.d_out[0][0] = d
+        hidden.delta[0][0] = d * hidden.dout_dnet[0][0]
+        tr.grad_w[0][0] = [hidden.delta[0][0] * x for x in case.inputs[0]]
+        return tr
 
 
 BROKEN = {
-    "broken-no-sigmoid-derivative": "tests.broken_backends:no_sigmoid_derivative",
-    "broken-float32-inside": "tests.broken_backends:float32_inside",
-    "broken-wrong-weight": "tests.broken_backends:wrong_weight",
+    "broken-no-sigmoid-derivative": "tests.broken_backends:NoSigmoidDerivative",
+    "broken-float32-inside": "tests.broken_backends:Float32Inside",
+    "broken-wrong-weight": "tests.broken_backends:WrongWeight",
 }
 
 

@@ -2,7 +2,7 @@
 
 `--backends a,b` runs the matrix on those backends only (any registered name, e.g. the
 deliberately wrong ones of tests/broken_backends.py); by default, every bundled backend, an
-unavailable one being skipped with its reason.
+unavailable one being skipped with its reason. `--cases a,b` narrows the bundled cases.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 import backends
 from bpcheck import crosscheck
-from reference.case import Case, load_case
+from reference.case import Case, bundled_cases, load_case
 from tests import broken_backends
 
 CASE = "mazur-2015"
@@ -24,26 +24,28 @@ CASE = "mazur-2015"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--backends", default=None, help="comma-separated backend names for the matrix")
     parser.addoption("--no-trajectories", action="store_true", help="leave out the 10,000-step figures")
+    parser.addoption("--cases", default=None, help="comma-separated bundled case names (default: all)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Registers the broken backends and starts computing the matrix's values in worker
     processes at once, so collection and the quick tests run meanwhile."""
     broken_backends.register_all()
-    case = load_case(CASE)
+    cases = [load_case(name) for name in matrix_cases(config)]
     trajectories = not config.getoption("--no-trajectories")
     config._matrix = crosscheck.Computation(
-        str(case.path), matrix_backends(config), list(crosscheck.DTYPES), trajectories=trajectories
+        [str(c.path) for c in cases], matrix_backends(config), list(crosscheck.DTYPES), trajectories=trajectories
     )
     # The exact values too, in a thread (the main process is mostly waiting on imports): they
     # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
-    config._exact = {}
-    config._exact_thread = threading.Thread(
-        target=lambda: config._exact.update(
-            {dt: crosscheck.exact_values(case, dt, trajectories) for dt in crosscheck.DTYPES}
-        ),
-        daemon=True,
-    )
+    config._exact, config._rho = {}, {}
+
+    def oracle() -> None:
+        for c in cases:
+            config._rho[c.name] = crosscheck.conditions(c, trajectories)
+            config._exact[c.name] = {dt: crosscheck.exact_values(c, dt, trajectories) for dt in crosscheck.DTYPES}
+
+    config._exact_thread = threading.Thread(target=oracle, daemon=True)
     config._exact_thread.start()
 
 
@@ -60,6 +62,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     proc = getattr(config, "_broken_run", None)
     if proc is not None and proc.poll() is None:
         proc.kill()
+
+
+def matrix_cases(config: pytest.Config) -> list[str]:
+    asked = config.getoption("--cases")
+    return asked.split(",") if asked else bundled_cases()
 
 
 def matrix_backends(config: pytest.Config) -> list[str]:
@@ -80,7 +87,14 @@ def _cells(config: pytest.Config) -> list[Any]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case_cell" in metafunc.fixturenames or "case_pair" in metafunc.fixturenames:
+        _generate_case_tests(metafunc)
     if "target" not in metafunc.fixturenames:
+        return
+    if CASE not in matrix_cases(metafunc.config):
+        metafunc.parametrize(
+            ("cell", "target"), [pytest.param(None, None, marks=pytest.mark.skip(reason=f"{CASE} not selected"))]
+        )
         return
     case = load_case(CASE)
     targets = crosscheck.targets(case, not metafunc.config.getoption("--no-trajectories"))
@@ -107,17 +121,38 @@ def case() -> Case:
     return load_case(CASE)
 
 
+def _generate_case_tests(metafunc: pytest.Metafunc) -> None:
+    """The other bundled cases: one test per (case, cell) or (case, pair of cells) covering
+    every quantity (a per-quantity id for ~1,500 quantities x 8 cells would be mostly noise)."""
+    names = [n for n in matrix_cases(metafunc.config) if n != CASE]
+    real = [c for c in _cells(metafunc.config) if isinstance(c, crosscheck.Cell)]
+    if "case_pair" in metafunc.fixturenames:
+        pairs = [(a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)]
+        params = [pytest.param((n, a, b), id=f"{a.backend}~{b.id}-{n}") for n in names for a, b in pairs]
+        metafunc.parametrize("case_pair", params or [pytest.param(None, marks=pytest.mark.skip(reason="no pairs"))])
+    else:
+        params = [pytest.param((n, c), id=f"{c.id}-{n}") for n in names for c in real]
+        metafunc.parametrize("case_cell", params or [pytest.param(None, marks=pytest.mark.skip(reason="no cases"))])
+
+
 @pytest.fixture(scope="session")
 def values(request: pytest.FixtureRequest) -> dict[Any, dict[tuple[str, str], float | str]]:
-    """Every cell's values, computed once, in worker processes started by pytest_configure."""
+    """Every (case, cell)'s values, computed once, in worker processes started by pytest_configure."""
     return request.config._matrix.result().values
 
 
 @pytest.fixture(scope="session")
-def exact(request: pytest.FixtureRequest) -> dict[str, dict[tuple[str, str], Any]]:
-    """The exact value of every target, per dtype (computed by a thread pytest_configure started)."""
+def exact(request: pytest.FixtureRequest) -> dict[str, dict[str, dict[tuple[str, str], Any]]]:
+    """case -> dtype -> the exact value of every target (computed by a thread pytest_configure started)."""
     request.config._exact_thread.join()
     return request.config._exact
+
+
+@pytest.fixture(scope="session")
+def rho(request: pytest.FixtureRequest) -> dict[str, dict[tuple[str, str], float]]:
+    """case -> every target's cancellation factor (reference/magnitude.py)."""
+    request.config._exact_thread.join()
+    return request.config._rho
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def test_jax_refuses_float64_when_x64_is_off():
     jax.config.update("jax_enable_x64", False)
     try:
         with pytest.raises(DtypeError, match="jax_enable_x64 is off"):
-            b.forward(CASE, CASE.parameters, "float64", "cpu")
+            b.forward(CASE, {**CASE.parameters, "w1": 0.25}, "float64", "cpu")
         assert b.forward(CASE, CASE.parameters, "float32", "cpu")["E_total"] > 0
     finally:
         jax.config.update("jax_enable_x64", True)

@@ -1,0 +1,49 @@
+"""The largest distance to exact every bundled backend shows, per stage and dtype, over every
+bundled case: the numbers the tolerance policy (bpcheck/tolerance.py) is set above.
+
+    .venv/bin/python benchmarks/observed_ulps.py [--json OUT]
+
+Prints, per stage and dtype, the largest ULP distance divided by the quantity's cancellation
+factor rho (what the bound scales), where it was seen, and the largest raw ULP distance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import backends
+from bpcheck import crosscheck
+from reference.case import bundled_cases, load_case
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    worst: dict[tuple[str, str], dict[str, object]] = {}
+    for name in bundled_cases():
+        case = load_case(name)
+        records, _ = crosscheck.run(
+            case, [n for n in backends.names() if n in crosscheck.BUNDLED], list(crosscheck.DTYPES)
+        )
+        for r in records:
+            if r.ulps is None:
+                continue
+            from reference.quantities import stage
+
+            key = (stage(case.layout, r.quantity), r.dtype)
+            normalized = r.ulps / max(1.0, r.condition)
+            w = worst.setdefault(key, {"normalized": 0.0, "where": "", "raw": 0.0})
+            if normalized > w["normalized"]:  # type: ignore[operator]
+                w.update(normalized=round(normalized, 3), where=f"{r.backend} {name} {r.quantity} (rho {r.condition})")
+            w["raw"] = max(w["raw"], r.ulps)  # type: ignore[type-var]
+    for (st, dt), w in sorted(worst.items()):
+        print(f"{st:13s} {dt}: {w['normalized']:>8} ULPs/rho at {w['where']}; raw max {w['raw']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({f"{st}/{dt}": w for (st, dt), w in sorted(worst.items())}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

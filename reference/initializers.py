@@ -1,0 +1,45 @@
+"""Named initialisers: weights drawn from a seeded generator, for cases that do not give them
+("what if I don't know the weights?"). NumPy's PCG64 stream is fixed for a given seed, so a
+case file with a seed names its numbers exactly; biases start at `bias` (default 0)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from reference.quantities import Layout
+
+INITIALIZERS = ("uniform", "normal", "xavier-uniform", "he-normal")
+
+
+def initialize(layout: Layout, table: dict[str, Any]) -> dict[str, float]:
+    import numpy as np
+
+    name = table.get("name")
+    if name not in INITIALIZERS:
+        raise ValueError(f"name: expected one of {', '.join(INITIALIZERS)}, got {name!r}")
+    seed = table.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    scale = float(table.get("scale", 1.0))
+    bias = float(table.get("bias", 0.0))
+    if not (math.isfinite(scale) and scale > 0 and math.isfinite(bias)):
+        raise ValueError(f"scale: expected a finite number > 0 and a finite bias, got {scale!r}, {bias!r}")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    params: dict[str, float] = {}
+    for l, layer in enumerate(layout.w):
+        fan_in, fan_out = layout.sizes[l], layout.sizes[l + 1]
+        for row in layer:
+            for w in row:
+                if name == "uniform":
+                    v = rng.uniform(-scale, scale)
+                elif name == "normal":
+                    v = rng.normal(0.0, scale)
+                elif name == "xavier-uniform":
+                    limit = scale * math.sqrt(6.0 / (fan_in + fan_out))
+                    v = rng.uniform(-limit, limit)
+                else:
+                    v = rng.normal(0.0, scale * math.sqrt(2.0 / fan_in))
+                params[w] = float(v)
+    params.update({b: bias for b in layout.biases})
+    return params

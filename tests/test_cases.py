@@ -1,0 +1,55 @@
+"""Every other bundled case (batches, both reductions, three bias conventions, XOR, a deeper
+mixed network, softmax): each cell agrees with the exact oracle and every pair of cells with
+each other, over every quantity of one step and of its training run. One test per case and
+cell; a failure lists each quantity off, with got / exact / ULPs / bound."""
+
+from __future__ import annotations
+
+from bpcheck.tolerance import allowed_ulps
+from bpcheck.ulps import ulp, ulps
+from reference.case import load_case
+from reference.quantities import stage
+
+SHOW = 12  # quantities listed in a failure message
+
+
+def _report(where: str, bad: list[str]) -> str:
+    more = f"\n  ... and {len(bad) - SHOW} more" if len(bad) > SHOW else ""
+    return f"{where}: {len(bad)} quantities off:\n  " + "\n  ".join(bad[:SHOW]) + more
+
+
+def test_case_exact(case_cell, values, exact, rho):
+    name, cell = case_cell
+    case = load_case(name)
+    got, truth, kappa = values[(name, cell)], exact[name][cell.dtype], rho[name]
+    bad = []
+    for key, x in truth.items():
+        v = got[key]
+        if isinstance(v, str):
+            bad.append(f"{key[0]}: the backend raised: {v}")
+            continue
+        d, bound = ulps(v, x, cell.dtype), allowed_ulps(stage(case.layout, key[0]), kappa[key])
+        if not d <= bound:
+            bad.append(f"{key[0]}: got {v!r}, exact {float(x)!r}: {d:.4g} ULPs > allowed {bound:.4g}")
+    assert not bad, _report(f"{cell.id} {name}", bad)
+
+
+def test_case_pairwise(case_pair, values, exact, rho):
+    name, a, b = case_pair
+    case = load_case(name)
+    va, vb, truth, kappa = values[(name, a)], values[(name, b)], exact[name][a.dtype], rho[name]
+    bad = []
+    for key, x in truth.items():
+        if isinstance(va[key], str) or isinstance(vb[key], str):
+            continue  # reported by test_case_exact
+        d, bound = abs(va[key] - vb[key]) / ulp(x, a.dtype), allowed_ulps(stage(case.layout, key[0]), kappa[key])
+        if not d <= bound:
+            bad.append(f"{key[0]}: {va[key]!r} vs {vb[key]!r}: {d:.4g} ULPs apart > allowed {bound:.4g}")
+    assert not bad, _report(f"{a.id} vs {b.id} {name}", bad)
+
+
+def test_every_bundled_case_says_what_question_it_answers():
+    from reference.case import bundled_cases
+
+    for name in bundled_cases():
+        assert len(load_case(name).question) > 40, name
