@@ -35,7 +35,7 @@ class Arithmetic:
 FLOAT64 = Arithmetic("float64", float, math.exp)
 
 
-def complex128(h: float = 1e-30) -> Arithmetic:
+def complex128() -> Arithmetic:
     """Complex doubles, for the complex-step derivative f'(x) = Im f(x + ih) / h."""
     import cmath
 
