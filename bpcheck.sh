@@ -3,6 +3,7 @@
 #   ./bpcheck.sh test          run the test suite
 #   ./bpcheck.sh bench         time the main command and the test suite (figures for the README)
 #   ./bpcheck.sh ARGS...       run `bpcheck ARGS...`, e.g. ./bpcheck.sh run --case mazur-2015
+# As root with apt-get, it also installs Debian's chromium if missing (for tests/test_browser.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
@@ -15,6 +16,13 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[torch,jax,dev]' >&2
   rm -f "$VENV"/.installed-*
   touch "$stamp"
+fi
+# Chromium for the browser test of report.html (tests/test_browser.py skips without it):
+# installed from Debian when running as root with apt-get; a failed install only warns.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromium >/dev/null; then
+  echo "bpcheck.sh: installing chromium (apt-get) for the browser test ..." >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 \
+    || echo "bpcheck.sh: could not install chromium; the browser test will be skipped" >&2
 fi
 case "${1:-}" in
   test) shift; exec "$VENV/bin/python" -m pytest "$@" ;;

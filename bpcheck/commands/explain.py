@@ -27,14 +27,14 @@ def run(args: argparse.Namespace) -> int:
     except CaseError as err:
         raise UsageError(str(err)) from None
     choose([args.dtype], crosscheck.DTYPES, "dtype")
+    valid = [t.quantity for t in crosscheck.targets(case)]
+    if args.quantity not in valid:
+        raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
     asked = split(args.backend)
     names = choose(asked, backends.names(), "backend")
     for name in asked or []:
         if backends.status(name) != "available":
             raise UsageError(f"backend {name} is {backends.status(name)}")
     names = [n for n in names if backends.status(n) == "available"]
-    valid = [t.quantity for t in crosscheck.targets(case)]
-    if args.quantity not in valid:
-        raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
     print(explain(case, args.quantity, names, args.dtype))
     return 0

@@ -23,6 +23,7 @@ def write_directory(out: Path, files: dict[str, str | bytes], force: bool = Fals
         raise Exists(f"{out} exists; use --force to replace it, or --out DIR")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    aside: Path | None = None
     try:
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
@@ -32,14 +33,20 @@ def write_directory(out: Path, files: dict[str, str | bytes], force: bool = Fals
                 os.fsync(f.fileno())
         tmp.chmod(0o755)
         if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+            aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.replace(out, aside / out.name)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(aside / out.name, out)
+                raise
+            shutil.rmtree(aside, ignore_errors=True)
         else:
             os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None and not (aside / out.name).exists():
+            shutil.rmtree(aside, ignore_errors=True)
         raise
 
 

@@ -96,7 +96,7 @@ def network(doc: dict[str, Any], case: str) -> bytes:
     ax.set_ylim(bottom - 1.0, max(y for _, y in pos.values()) + 0.7)
     ax.set_aspect("equal")
     ax.set_title(f"{case}: eta = {info['learning_rate']:g}, rule {info['default_config']}", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
     return _png(fig)
 
 
@@ -144,7 +144,7 @@ def training(doc: dict[str, Any], case: str) -> bytes:
     ax.set_title(f"{case}, rule {config}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.93, bottom=0.1)
     return _png(fig)
 
 
@@ -161,18 +161,22 @@ def heatmap(doc: dict[str, Any], case: str) -> bytes:
         grid[i][j] = max(r["ulps"], 0.01) if r["ulps"] is not None else math.nan
         if r["verdict"] in ("fail", "not-reproduced"):
             bad.append((i, j))
-    fig = Figure(figsize=(max(8, 0.2 * len(cols) + 2.5), 1.0 + 0.42 * len(rows) + 1.8))
+    names = [q if c == default else f"{q} [{c}]" for q, c in cols]
+    rlabels = ["-".join(x for x in r if x != "cpu") for r in rows]
+    # margins in inches from the label lengths (tight_layout would cost a whole extra draw)
+    below, left = 0.3 + 0.055 * max(map(len, names)), 0.3 + 0.07 * max(map(len, rlabels))
+    width, height = max(8.0, 0.2 * len(cols) + left + 1.6), 0.8 + 0.42 * len(rows) + below
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, right=1 - 1.4 / width, bottom=below / height, top=1 - 0.45 / height)
     ax = fig.add_subplot()
     top = max([v for row in grid for v in row if not math.isnan(v)], default=1.0)
     im = ax.imshow(grid, aspect="auto", cmap="viridis", norm=LogNorm(vmin=0.01, vmax=max(top, 1.0)))
     for i, j in bad:
         ax.text(j, i, "x", ha="center", va="center", color="red", fontsize=10, fontweight="bold")
-    names = [q if c == default else f"{q} [{c}]" for q, c in cols]
     ax.set_xticks(range(len(cols)), names, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(rows)), ["-".join(x for x in r if x != "cpu") for r in rows], fontsize=8)
+    ax.set_yticks(range(len(rows)), rlabels, fontsize=8)
     fig.colorbar(im, ax=ax, label="ULPs to exact (0 shown as 0.01)", fraction=0.03, pad=0.01)
     ax.set_title(f"{case}: x marks a value outside its bound", fontsize=10)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -195,7 +199,7 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
         ax.legend(fontsize=8, loc="upper left")
         ax.set_title(f"{case}: |E_total - exact| in ULPs of {dt}", fontsize=10)
     fig.axes[-1].set_xlabel("training step")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.08, hspace=0.3)
     return _png(fig)
 
 

@@ -94,7 +94,8 @@ _NAMES = {f.name for f in fields(Record)}
 
 
 def records(doc: dict[str, Any]) -> list[Record]:
-    return [Record(**{k: v for k, v in r.items() if k in _NAMES}) for r in doc["records"]]
+    """Records of the document; a field it lacks (an older schema) is None."""
+    return [Record(**{k: r.get(k) for k in _NAMES}) for r in doc["records"]]
 
 
 def failing(r: Record) -> bool:

@@ -1,0 +1,142 @@
+"""`bpcheck diff`: this session's values against the committed baseline (what CI checks), a
+value moved by a few hundred ULPs caught and named, and the rules of what counts as a regression.
+
+The fresh records are built from the matrix's values, which the session computes anyway
+(tests/conftest.py), so the check costs no extra backend run."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pytest
+
+from bpcheck import crosscheck
+from bpcheck.cli import main
+from bpcheck.crosscheck import Record
+from bpcheck.reporting import diff, environment, results
+from bpcheck.reporting.report import BASELINE
+from bpcheck.ulps import ulp
+from reference.case import load_case
+
+
+def _rho(request) -> dict | None:
+    """case -> target -> the cancellation factor its bound was scaled by (None: no such fixture)."""
+    try:
+        return request.getfixturevalue("rho")
+    except pytest.FixtureLookupError:
+        return None
+
+
+def _judge(request, case, cell, t, value, exact) -> Record:
+    rho = _rho(request)
+    k = (t.quantity, t.config)
+    x = exact[case.name][cell.dtype][k]
+    return (
+        crosscheck.judge(case, cell, t, value, x, rho[case.name][k])
+        if rho
+        else crosscheck.judge(case, cell, t, value, x)
+    )
+
+
+@pytest.fixture(scope="module")
+def fresh(request, values, exact) -> dict:
+    """A results document of this session's matrix values (every case it computed)."""
+    trajectories = not request.config.getoption("--no-trajectories")
+    cases = {name: load_case(name) for name, _ in values}
+    recs = [
+        _judge(request, cases[name], cell, t, v[(t.quantity, t.config)], exact)
+        for (name, cell), v in values.items()
+        for t in crosscheck.targets(cases[name], trajectories)
+    ]
+    return results.build(recs, {}, environment.capture([]), list(cases.values()), [])
+
+
+@pytest.fixture(scope="module")
+def baseline(fresh) -> dict:
+    """The committed baseline, narrowed to what this session computed (its cases, cells, targets)."""
+    doc = results.load(BASELINE)
+    cells = {(r["backend"], r["dtype"], r["device"]) for r in fresh["records"]}
+    targets = {(r["case"], r["quantity"], r["config"]) for r in fresh["records"]}
+    if not cells <= {(r["backend"], r["dtype"], r["device"]) for r in doc["records"]}:
+        pytest.skip("the matrix runs on backends the baseline does not cover (--backends)")
+    doc["records"] = [
+        r
+        for r in doc["records"]
+        if (r["backend"], r["dtype"], r["device"]) in cells and (r["case"], r["quantity"], r["config"]) in targets
+    ]
+    return doc
+
+
+def _write(path: Path, doc: dict) -> str:
+    path.write_text(results.dumps(doc))
+    return str(path)
+
+
+def test_fresh_values_match_the_committed_baseline(baseline, fresh):
+    d = diff.compare(baseline, fresh)
+    assert not d.regression, diff.render(d, str(BASELINE), "this session")
+
+
+def test_a_value_moved_by_a_few_hundred_ulps_is_named(request, baseline, fresh, exact, tmp_path, capsys):
+    r = next(r for r in fresh["records"] if r["quantity"] == "dE_total/dw5")
+    fresh, baseline = ({**d, "records": [x for x in d["records"] if x["case"] == r["case"]]} for d in (fresh, baseline))
+    moved = copy.deepcopy(fresh)
+    k = next(
+        k for k, x in enumerate(moved["records"]) if (x["quantity"], x["backend"]) == ("dE_total/dw5", r["backend"])
+    )
+    rec = Record(**r)
+    case = load_case(rec.case)
+    target = next(t for t in crosscheck.targets(case, False) if t.quantity == rec.quantity)
+    cell = crosscheck.Cell(rec.backend, rec.dtype, rec.device)
+    value = rec.value + 300 * ulp(exact[case.name][rec.dtype][(target.quantity, target.config)], rec.dtype)
+    moved["records"][k] = crosscheck.as_json([_judge(request, case, cell, target, value, exact)])[0]
+    old = _write(tmp_path / "old.json", baseline)
+    assert main(["diff", old, _write(tmp_path / "new.json", fresh)]) == 0
+    assert capsys.readouterr().out.strip().endswith("no regression")
+    assert main(["diff", old, _write(tmp_path / "moved.json", moved)]) == 1
+    out = capsys.readouterr().out
+    named = [line for line in out.splitlines() if "dE_total/dw5" in line]
+    assert named and all(f"{rec.backend}-{rec.dtype}" in line for line in named), out
+    assert "REGRESSION" in out
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["diff", str(tmp_path / "missing"), str(tmp_path)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    (tmp_path / "x.json").write_text(json.dumps({"records": []}))
+    assert main(["diff", str(tmp_path / "x.json"), str(tmp_path / "x.json")]) == 2
+    assert "not a results.json" in capsys.readouterr().err
+
+
+def _doc(*recs: Record, versions: dict | None = None) -> dict:
+    return {"schema": results.SCHEMA, "environment": {"versions": versions or {}}, "records": crosscheck.as_json(recs)}
+
+
+_R = dict(case="c", backend="torch", dtype="float64", device="cpu", quantity="net_h1", value=1.0, exact="1", ulps=1.0)
+_R.update(allowed_ulps=4, condition=1.0, published=None, verdict="pass", config="as-written", measured="after-update")
+R = Record(**{f.name: _R.get(f.name) for f in fields(Record)})
+
+
+def test_noise_is_not_growth_but_real_growth_is():
+    assert not diff.compare(_doc(R), _doc(replace(R, ulps=2.9))).regression  # +1.9 ULPs: noise
+    assert diff.compare(_doc(R), _doc(replace(R, ulps=3.5))).grew  # +2.5 ULPs
+    traj = replace(R, quantity="E_total@10000", ulps=60.0, allowed_ulps=512)
+    assert not diff.compare(_doc(traj), _doc(replace(traj, ulps=85.0))).regression  # +25 of 60: noise
+    assert diff.compare(_doc(traj), _doc(replace(traj, ulps=400.0))).grew
+
+
+def test_failures_lost_values_and_cells_versions():
+    failed = replace(R, ulps=9.0, verdict="fail")
+    assert diff.compare(_doc(R), _doc(failed)).new_failures
+    other = replace(R, quantity="out_h1")
+    assert diff.compare(_doc(R, other), _doc(R)).lost  # same cell and case, a value gone
+    gone = diff.compare(_doc(R, replace(R, backend="jax")), _doc(R))
+    assert gone.cells_disappeared == ["jax-float64"] and gone.regression
+    came = diff.compare(_doc(R), _doc(R, replace(R, backend="jax")))
+    assert came.cells_appeared == ["jax-float64"] and not came.regression
+    upgraded = diff.compare(_doc(R, versions={"torch": "2.13.0"}), _doc(R, versions={"torch": "2.14.0"}))
+    assert upgraded.versions == [("torch", "2.13.0", "2.14.0")] and not upgraded.regression
+    assert "torch: 2.13.0 -> 2.14.0" in diff.render(upgraded, "a", "b")
