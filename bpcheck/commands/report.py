@@ -56,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(report.units(cases, names, dtypes), args.quiet)
     try:
         doc = report.generate(cases, names, dtypes, args.jobs, not args.no_trajectories, args.steps, progress)
-    finally:
-        progress.close()
-    try:
+        progress.show("drawing the pictures, writing the files")
         write_directory(out, report.files(doc), args.force)
         if args.update_baseline:
             write_directory(report.BASELINE, report.baseline_files(doc), force=True)
     except Exists as err:
         raise UsageError(str(err)) from None
+    finally:
+        progress.close()
     if not args.quiet:
         failing = sum(r["verdict"] in ("fail", "not-reproduced") for r in doc["records"])
         where = f"{out}/" + (f" and {report.BASELINE}/" if args.update_baseline else "")
