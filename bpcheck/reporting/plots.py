@@ -137,7 +137,7 @@ def training(doc: dict[str, Any], case: str) -> bytes:
     config = curves[0]["config"] if curves else ""
     for step, value, text in _closing(doc, case, config):
         ax.plot([step], [value], "o", ms=10, mfc="none", mec="#ff7f0e", mew=2, label=text)
-        ax.annotate(text, (step, value), xytext=(-12, 22), textcoords="offset points", ha="right", fontsize=9)
+        ax.annotate(text, (step, value), xytext=(-20, 45), textcoords="offset points", ha="right", fontsize=9)
     ax.set_yscale("log")
     ax.set_xlabel("training step (E_total in its forward pass)")
     ax.set_ylabel("E_total")
@@ -195,7 +195,7 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(bottom=0)
         ax.set_ylabel(f"ULPs ({dt})")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
         ax.set_title(f"{case}: |E_total - exact| in ULPs of {dt}", fontsize=10)
     fig.axes[-1].set_xlabel("training step")
