@@ -135,7 +135,8 @@ def training(doc: dict[str, Any], case: str) -> bytes:
         c = curves[0]
         ax.plot(c["steps"], [float(x) for x in c["exact"]], "--", color="black", lw=0.8, label="exact")
     config = curves[0]["config"] if curves else ""
-    for step, value, text in _closing(doc, case, config):
+    last = max((c["steps"][-1] for c in curves), default=0)
+    for step, value, text in [x for x in _closing(doc, case, config) if x[0] <= last]:
         ax.plot([step], [value], "o", ms=10, mfc="none", mec="#ff7f0e", mew=2, label=text)
         ax.annotate(text, (step, value), xytext=(-20, 45), textcoords="offset points", ha="right", fontsize=9)
     ax.set_yscale("log")
@@ -165,7 +166,7 @@ def heatmap(doc: dict[str, Any], case: str) -> bytes:
     rlabels = ["-".join(x for x in r if x != "cpu") for r in rows]
     # margins in inches from the label lengths (tight_layout would cost a whole extra draw)
     below, left = 0.3 + 0.055 * max(map(len, names)), 0.3 + 0.07 * max(map(len, rlabels))
-    width, height = max(8.0, 0.2 * len(cols) + left + 1.6), 0.8 + 0.42 * len(rows) + below
+    width, height = max(8.0, 0.2 * len(cols) + left + 1.6), max(0.8 + 0.42 * len(rows), 1.8) + below
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=left / width, right=1 - 1.4 / width, bottom=below / height, top=1 - 0.45 / height)
     ax = fig.add_subplot()
@@ -199,7 +200,8 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
         ax.legend(fontsize=8, loc="upper left")
         ax.set_title(f"{case}: |E_total - exact| in ULPs of {dt}", fontsize=10)
     fig.axes[-1].set_xlabel("training step")
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.08, hspace=0.3)
+    height = 3.4 * len(dtypes)
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.35 / height, bottom=0.55 / height, hspace=0.3)
     return _png(fig)
 
 
