@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from reference.case import Case, Config
+from reference.case import PLAIN, Case, Config
 from reference.mlp import Trace
 from reference.trace import mlp_params, name_trace
 
 FORWARD_STAGES = frozenset({"forward", "error"})
 GRADIENT_STAGES = frozenset({"output-chain", "hidden-chain", "gradient"})
-
-#: The update rule of a plain gradient: every gradient from the same weights.
-PLAIN = Config("plain-gradient", "true gradient of E_total", "simultaneous", False)
 
 
 class StepBackend:
@@ -27,7 +24,17 @@ class StepBackend:
 
     def _cached_trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Trace:
         """forward, gradients and step of the same parameters share one traced step."""
-        key = (case.path, case.name, tuple(params.items()), config.update_order, config.update_biases, dtype, device)
+        key = (
+            case.spec,
+            case.inputs,
+            case.targets,
+            case.learning_rate,
+            tuple(params.items()),
+            config.update_order,
+            config.update_biases,
+            dtype,
+            device,
+        )
         cache = self.__dict__.setdefault("_traces", {})
         if key not in cache:
             if len(cache) > 16:

@@ -15,7 +15,7 @@ import backends
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
 from reference.arith import EXACT_DIGITS
-from reference.case import Case, Figure, load_case
+from reference.case import PLAIN, Case, Figure, load_case
 from reference.magnitude import condition
 from reference.oracle import exact_after, exact_step, rounded_parameters
 from reference.quantities import split_trajectory_name, stage
@@ -120,8 +120,15 @@ def compute_cell(case_ref: str, cell: Cell, trajectories: bool = True) -> Values
     return out
 
 
+def by_rule(case: Case, plain: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    """One step's quantities as the protocol defines them: forward and chain pieces of the
+    plain gradient, updates under the case's rule (they differ under output-first)."""
+    stage_of = case.layout.stage_of
+    return {k: (rule if stage_of[k] == "update" else plain)[k] for k in plain}
+
+
 def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Any]:
-    step = exact_step(case, dtype)
+    step = by_rule(case, exact_step(case, dtype, PLAIN), exact_step(case, dtype, case.config))
     out: dict[tuple[str, str], Any] = {}
     for t in targets(case, trajectories):
         if t.updates is None:
@@ -135,7 +142,7 @@ def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tupl
 def conditions(case: Case, trajectories: bool = True) -> dict[tuple[str, str], float]:
     """rho of every target (reference/magnitude.py): how much cancellation amplifies rounding;
     1 for the trajectory targets, whose bound already covers 10,000 steps of drift."""
-    rho = condition(case, case.parameters, case.config)
+    rho = by_rule(case, condition(case, case.parameters, PLAIN), condition(case, case.parameters, case.config))
     groups = {
         p: names
         for layer in zip(case.layout.w, case.layout.b)

@@ -51,6 +51,11 @@ class Config:
     update_biases: bool
 
 
+#: The rule of a plain gradient, every gradient from the same weights: what the protocol's
+#: forward() and gradients() compute, whatever rule the case updates with.
+PLAIN = Config("plain-gradient", "the true gradient of E_total", "simultaneous", False)
+
+
 @dataclass(frozen=True)
 class Figure:
     """A number the source prints, kept as printed."""
@@ -126,12 +131,61 @@ def load_case(name_or_path: str) -> Case:
                 f"unknown case {name_or_path!r}; valid: {', '.join(bundled_cases())} or a path to a .toml file"
             )
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CaseError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+    except (OSError, UnicodeDecodeError) as err:
+        raise CaseError(f"{path}: cannot be read: {err}") from None
+    return parse_case(text, path)
+
+
+def parse_case(text: str, path: Path = Path("<text>")) -> Case:
+    """A case from the text of a case file (`path` only names it in error messages)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
         raise CaseError(f"{path}: not valid TOML: {err}") from None
     return _Reader(path, raw).case()
+
+
+def case_file(case: Case) -> str:
+    """A ready-to-run case file for `case` (explicit parameters, every value in repr form)."""
+    num = lambda v: f'"{float(v)!r}"'  # noqa: E731
+    rows = lambda rs: "[" + ", ".join("[" + ", ".join(num(v) for v in r) + "]" for r in rs) + "]"  # noqa: E731
+    lines = [
+        f'name = "{case.name}"',
+        f'title = "{case.title}"',
+        f'question = "{case.question}"',
+        "",
+        "[network]",
+        f"layer_sizes = {list(case.spec.sizes)}",
+        "activations = [" + ", ".join(f'"{a}"' for a in case.spec.activations) + "]",
+        f'loss = "{case.spec.loss}"',
+        f'bias = "{case.spec.bias}"',
+        "",
+        "[data]",
+        f"inputs = {rows(case.inputs)}",
+        f"targets = {rows(case.targets)}",
+        f'reduction = "{case.spec.reduction}"',
+        "",
+        "[parameters]",
+        *(f"{p} = {num(v)}" for p, v in case.parameters.items()),
+        "",
+        "[training]",
+        f"learning_rate = {num(case.learning_rate)}",
+        f'default_config = "{case.default_config}"',
+        f"steps = {case.steps}",
+        "",
+    ]
+    for c in case.configs.values():
+        lines += [
+            f"[configs.{c.name}]",
+            f'doc = "{c.doc}"',
+            f'update_order = "{c.update_order}"',
+            f"update_biases = {'true' if c.update_biases else 'false'}",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 class _Reader:

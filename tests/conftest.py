@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import backends
 from bpcheck import crosscheck
@@ -19,6 +20,11 @@ from reference.case import Case, bundled_cases, load_case
 from tests import broken_backends
 
 CASE = "mazur-2015"
+
+# Hypothesis: a fixed seed and few examples by default; `--hypothesis-profile=thorough` for thousands.
+settings.register_profile("default", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+settings.register_profile("thorough", max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile("default")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,7 +17,9 @@ def test_oracles_agree_with_backprop(name):
     assert disagreements(case, exact_step(case, "float64"), condition(case, case.parameters, case.config)) == []
 
 
-@pytest.mark.parametrize(("name", "applies"), [("mazur-2015", True), ("xor-h3", True), ("deep-mixed", False), ("softmax-classifier", False)])
+@pytest.mark.parametrize(
+    ("name", "applies"), [("mazur-2015", True), ("xor-h3", True), ("deep-mixed", False), ("softmax-classifier", False)]
+)
 def test_complex_step_is_not_applicable_through_relu(name, applies):
     result = complex_step(load_case(name), load_case(name).parameters)
     assert (result.not_applicable is None) == applies

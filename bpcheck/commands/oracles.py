@@ -31,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from None
         found = disagreements(case, exact_step(case, "float64"), condition(case, case.parameters, case.config))
         cs = complex_step(case, case.parameters)
-        verdict = lambda oracle: "DISAGREE" if any(oracle in line for line in found) else "agree"  # noqa: E731
-        print(f"{case.name}: {len(case.parameters)} gradients; finite differences {verdict('finite differences')}; "
-              f"complex step {cs.not_applicable or verdict('complex step')}")
+        verdict = {o: "DISAGREE" if any(o in line for line in found) else "agree" for o in ("finite", "complex")}
+        print(
+            f"{case.name}: {len(case.parameters)} gradients; finite differences {verdict['finite']}; "
+            f"complex step {cs.not_applicable or verdict['complex']}"
+        )
         bad += found
     for line in bad:
         print(f"  {line}")
