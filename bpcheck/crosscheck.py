@@ -139,10 +139,18 @@ def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tupl
     return out
 
 
+def step_conditions(case: Case) -> dict[str, float]:
+    """rho of every quantity of one step, by the protocol's rules (see by_rule)."""
+    plain, rule = exact_step(case, "float64", PLAIN), exact_step(case, "float64", case.config)
+    return by_rule(
+        case, condition(case, case.parameters, PLAIN, plain), condition(case, case.parameters, case.config, rule)
+    )
+
+
 def conditions(case: Case, trajectories: bool = True) -> dict[tuple[str, str], float]:
     """rho of every target (reference/magnitude.py): how much cancellation amplifies rounding;
     1 for the trajectory targets, whose bound already covers 10,000 steps of drift."""
-    rho = by_rule(case, condition(case, case.parameters, PLAIN), condition(case, case.parameters, case.config))
+    rho = step_conditions(case)
     groups = {
         p: names
         for layer in zip(case.layout.w, case.layout.b)

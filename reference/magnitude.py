@@ -92,8 +92,10 @@ def _log1p(x: Mag) -> Mag:
 MAGNITUDE = Arithmetic("magnitude", Mag, _exp, tanh=_tanh, log1p=_log1p)
 
 
-def condition(case: Case, params: dict[str, float], config: Config) -> dict[str, float]:
-    """rho of every quantity of one training step (the general reference run on `Mag`s)."""
+def spread(case: Case, params: dict[str, float], config: Config) -> dict[str, float]:
+    """|x| * rho of every quantity x of one training step (the general reference run on
+    `Mag`s): the size of the terms that cancelled into x. Divided by the *exact* |x| it gives
+    the cancellation factor, even where x is exactly 0 and its float value only rounding."""
     from reference.trace import mlp_net, name_trace
 
     x = [[Mag(v) for v in row] for row in case.inputs]
@@ -108,4 +110,12 @@ def condition(case: Case, params: dict[str, float], config: Config) -> dict[str,
         config.update_order == "output-first",
         config.update_biases,
     )
-    return {k: v.rho if isinstance(v, Mag) else 1.0 for k, v in name_trace(case.layout, x, tr).items()}
+    return {
+        k: abs(v.real) * max(1.0, v.rho) if isinstance(v, Mag) else abs(float(v))
+        for k, v in name_trace(case.layout, x, tr).items()
+    }
+
+
+def condition(case: Case, params: dict[str, float], config: Config, exact: dict[str, Any]) -> dict[str, float]:
+    """rho = max(1, spread / |exact|) of every quantity of one training step."""
+    return {k: max(1.0, s / max(abs(float(exact[k])), 1e-300)) for k, s in spread(case, params, config).items()}

@@ -56,7 +56,9 @@ def complex_step(case: Case, params: dict[str, float]) -> OracleResult:
     kinks = sorted(set(case.spec.activations) & set(NOT_ANALYTIC))
     if kinks:
         verb = "is" if len(kinks) == 1 else "are"
-        return OracleResult({}, f"not applicable: {' and '.join(kinks)} {verb} not analytic (the complex step needs that)")
+        return OracleResult(
+            {}, f"not applicable: {' and '.join(kinks)} {verb} not analytic (the complex step needs that)"
+        )
     a = arith.complex128()
     base = {p: complex(v) for p, v in params.items()}
     return OracleResult(
@@ -85,5 +87,7 @@ def disagreements(case: Case, backprop: dict[str, Any], rho: dict[str, float]) -
     for name, v in cs.gradients.items():
         d, bound = ulps(v, backprop[name], "float64"), allowed_ulps("gradient", rho.get(name, 1.0))
         if not d <= bound:
-            bad.append(f"{case.name} {name}: backprop {float(backprop[name])!r}, complex step {v!r} ({d:.3g} ULPs > {bound:g})")
+            bad.append(
+                f"{case.name} {name}: backprop {float(backprop[name])!r}, complex step {v!r} ({d:.3g} ULPs > {bound:g})"
+            )
     return bad

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bpcheck.cli import main
+from bpcheck.crosscheck import step_conditions
 from reference.case import bundled_cases, load_case
-from reference.magnitude import condition
 from reference.oracle import exact_step
 from reference.oracles import complex_step, disagreements
 
@@ -14,7 +14,7 @@ from reference.oracles import complex_step, disagreements
 @pytest.mark.parametrize("name", bundled_cases())
 def test_oracles_agree_with_backprop(name):
     case = load_case(name)
-    assert disagreements(case, exact_step(case, "float64"), condition(case, case.parameters, case.config)) == []
+    assert disagreements(case, exact_step(case, "float64"), step_conditions(case)) == []
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,6 @@ from bpcheck import crosscheck
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulps
 from reference.case import PLAIN, Case, case_file, parse_case
-from reference.magnitude import condition
 from reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
 from reference.oracle import exact_step, rounded_parameters
 from reference.quantities import Layout
@@ -118,9 +117,7 @@ def test_random_networks_agree_with_exact(backend, request):
     def check(case: Case) -> None:
         assume(_off_the_kinks(case))
         b = backends.get(backend)
-        rho = crosscheck.by_rule(
-            case, condition(case, case.parameters, PLAIN), condition(case, case.parameters, case.config)
-        )
+        rho = crosscheck.step_conditions(case)
         for dtype in crosscheck.DTYPES:
             params = rounded_parameters(case, dtype)
             start = time.perf_counter()

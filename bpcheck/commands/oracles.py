@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 
 from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.crosscheck import step_conditions
 from reference.case import CaseError, bundled_cases, load_case
-from reference.magnitude import condition
 from reference.oracle import exact_step
 from reference.oracles import complex_step, disagreements
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             case = load_case(name)
         except CaseError as err:
             raise UsageError(str(err)) from None
-        found = disagreements(case, exact_step(case, "float64"), condition(case, case.parameters, case.config))
+        found = disagreements(case, exact_step(case, "float64"), step_conditions(case))
         cs = complex_step(case, case.parameters)
         verdict = {o: "DISAGREE" if any(o in line for line in found) else "agree" for o in ("finite", "complex")}
         print(
