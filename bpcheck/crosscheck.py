@@ -46,8 +46,8 @@ class Record:
     value: float | None
     exact: str  # the exact value, 20 significant digits
     ulps: float | None
-    allowed_ulps: float
-    condition: float  # rho: the cancellation factor the bound was multiplied by
+    allowed_ulps: float | None  # None: no bound (an exact 0 reached by cancellation; see magnitude.py)
+    condition: float | None  # rho, the cancellation factor the bound was multiplied by (None: infinite)
     published: str | None
     verdict: str  # pass | fail; for a published figure reproduced | not-reproduced
     config: str
@@ -199,9 +199,9 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, rho
         quantity=t.quantity,
         value=v,
         exact=_digits(exact),
-        ulps=None if d is None or math.isinf(d) else round(d, 3),
-        allowed_ulps=round(bound, 3),
-        condition=round(rho, 3),
+        ulps=None if d is None or not math.isfinite(d) else round(d, 3),
+        allowed_ulps=round(bound, 3) if math.isfinite(bound) else None,
+        condition=round(rho, 3) if math.isfinite(rho) else None,
         published=t.published.value if t.published else None,
         verdict=verdict,
         config=t.config,

@@ -46,7 +46,8 @@ def _cell(r: Record | None) -> str:
         return "-"
     if r.value is None or r.ulps is None:
         return "error FAIL"
-    return f"{r.value:.12g} ({r.ulps:g})" + (" FAIL" if r.ulps > r.allowed_ulps else "")
+    over = r.allowed_ulps is not None and r.ulps > r.allowed_ulps
+    return f"{r.value:.12g} ({r.ulps:g})" + (" FAIL" if over else "")
 
 
 def _post_verdict(by_backend: dict[str, Record]) -> str:

@@ -117,5 +117,8 @@ def spread(case: Case, params: dict[str, float], config: Config) -> dict[str, fl
 
 
 def condition(case: Case, params: dict[str, float], config: Config, exact: dict[str, Any]) -> dict[str, float]:
-    """rho = max(1, spread / |exact|) of every quantity of one training step."""
-    return {k: max(1.0, s / max(abs(float(exact[k])), 1e-300)) for k, s in spread(case, params, config).items()}
+    """rho = max(1, spread / |exact|) of every quantity of one training step. A quantity whose
+    terms cancel to exactly 0 has no scale to measure ULPs against: rho is infinite and only
+    a finite value is asked of it (its neighbours, made of the same terms, are still held)."""
+    return {k: max(1.0, s / abs(float(exact[k])) if exact[k] else (math.inf if s else 1.0))
+            for k, s in spread(case, params, config).items()}

@@ -36,7 +36,7 @@ def cell(r: Record) -> str:
 
 
 def growth_threshold(old: Record) -> float:
-    return max(2.0, 0.5 * (old.ulps or 0.0), 0.1 * old.allowed_ulps)
+    return max(2.0, 0.5 * (old.ulps or 0.0), 0.1 * (old.allowed_ulps or 0.0))
 
 
 @dataclass

@@ -1,0 +1,34 @@
+"""Summarises a thorough Hypothesis run: random cases checked per second per backend, and the
+largest ULP distance / rho seen per backend and dtype (for bpcheck/tolerance.py).
+
+    BPCHECK_RECORD_ULPS=/tmp/ulps.jsonl .venv/bin/pytest tests/test_properties.py \\
+        --hypothesis-profile=thorough -k numpy
+    .venv/bin/python benchmarks/random_cases.py /tmp/ulps.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+
+def main() -> None:
+    rows = [json.loads(line) for line in open(sys.argv[1])]
+    worst: dict[tuple[str, str], float] = defaultdict(float)
+    seconds: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    for r in rows:
+        worst[(r["backend"], r["dtype"])] = max(worst[(r["backend"], r["dtype"])], r["worst"])
+        seconds[r["backend"]] += r["seconds"]
+        count[r["backend"]] += 1
+    print("| backend | dtype | random cases | worst ULPs / rho |\n|---|---|---|---|")
+    for (b, dt), w in sorted(worst.items()):
+        print(f"| {b} | {dt} | {sum(1 for r in rows if r['backend'] == b and r['dtype'] == dt)} | {w:.3g} |")
+    print("\n| backend | cases per second (one step, both dtypes' backend time only) |\n|---|---|")
+    for b in sorted(count):
+        print(f"| {b} | {count[b] / 2 / seconds[b]:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
