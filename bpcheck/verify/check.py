@@ -1,0 +1,127 @@
+"""Both uses of the walk: a file of values written by hand (`check_written`) and the values a
+backend computed (`check_computed`). Everything exact runs on the reference's exact numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from bpcheck.crosscheck import by_rule
+from bpcheck.ulps import ulps
+from bpcheck.verify import formulas as F
+from bpcheck.verify.mistakes import CATALOGUE, Mistake, correct_step, run
+from bpcheck.verify.values import Written
+from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
+from reference import arith
+from reference.case import PLAIN, Case, Config
+
+Num = Any
+NO_TABLE = "no per-quantity formulas for this network yet: wrong values are not split into wrong and carried"
+
+
+Recompute = Callable[[str], "tuple[Num, Agrees] | None"]
+
+
+def _no_formula(q: str) -> tuple[Num, Agrees] | None:
+    return None
+
+
+def _dec(x: Num) -> Decimal:
+    return Decimal(digits(x, 30))
+
+
+def applicable(case: Case, config: Config) -> tuple[list[Mistake], dict[str, str]]:
+    """The mistakes that can be made on `case` under `config`, and why the others cannot."""
+    why = {m.id: m.not_applicable(case, config) for m in CATALOGUE}
+    return [m for m in CATALOGUE if why[m.id] is None], {k: v for k, v in why.items() if v is not None}
+
+
+def check_written(case: Case, config: Config, written: dict[str, Written]) -> Walk:
+    """The walk of hand-written values: each compared at the precision it is written in."""
+    a = arith.exact()
+    params = case.parameters
+    exact = correct_step(case, params, config, a)
+    usable, not_applicable = applicable(case, config)
+    mistakes = {m: run(m, case, params, config, a) for m in usable}
+
+    def agrees(q: str, target: Num) -> bool:
+        return abs(written[q].value - _dec(target)) <= written[q].unit
+
+    notes: list[str] = []
+    recompute: Recompute = _no_formula
+    if case.post_shaped:
+        with a.context():
+            own = {q: a.parse(w.text) for q, w in written.items()}
+            env = {**F.leaves(case, params, a), **exact}
+        t = F.table(case, config, a)
+
+        def tolerance(q: str, value: Num, deps: list[str]) -> Agrees:
+            """One unit of the written value, plus what one unit of each given input moves it."""
+            f, slack = t[q], written[q].unit
+            for d in deps:
+                args = [own.get(x, env[x]) for x in f.deps]
+                bumped = [x + a.parse(str(written[d].unit)) if n == d else x for n, x in zip(f.deps, args)]
+                slack += abs(_dec(f.fn(*bumped)) - _dec(value))
+            return lambda q, target: abs(written[q].value - _dec(target)) <= slack
+
+        inner = local_recompute(t, own, env, tolerance)
+
+        def in_context(q: str) -> tuple[Num, Agrees] | None:
+            with a.context():
+                return inner(q)
+
+        recompute = in_context
+
+    else:
+        notes.append(NO_TABLE)
+    order = [(q.name, q.stage) for q in case.layout.step_quantities]
+    given = {q: w.value for q, w in written.items()}
+    shown = {q: w.text for q, w in written.items()}
+    return walk(order, given, shown, exact, agrees, mistakes, recompute, not_applicable, notes)
+
+
+def as_dtype(case: Case, dtype: str) -> Case:
+    """The case's data and learning rate as a `dtype` backend holds them."""
+    r = lambda rows: tuple(tuple(arith.round_to(dtype, v) for v in row) for row in rows)  # noqa: E731
+    lr = arith.round_to(dtype, case.learning_rate)
+    return replace(case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=lr)
+
+
+def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dict[str, float]) -> Walk:
+    """The walk of a backend's values: each within its ULP bound (`bounds`, from the
+    cross-check's records) of the exact value, from the dtype-rounded case. As in the
+    protocol, chain pieces are those of the plain gradient and updates follow the case's rule."""
+    a = arith.exact()
+    dcase = as_dtype(case, dtype)
+    params = {p: arith.round_to(dtype, v) for p, v in case.parameters.items()}
+    both = lambda f: by_rule(case, f(PLAIN), f(case.config))  # noqa: E731
+    exact = both(lambda c: correct_step(dcase, params, c, a))
+    usable, not_applicable = applicable(case, case.config)
+    mistakes = {m: both(lambda c, m=m: run(m, dcase, params, c, a)) for m in usable}
+
+    def agrees(q: str, target: Num) -> bool:
+        return ulps(values[q], _dec(target), dtype) <= bounds[q]
+
+    notes: list[str] = []
+    recompute: Recompute = _no_formula
+    if case.post_shaped:
+        plain, rule = F.table(dcase, PLAIN, a), F.table(dcase, case.config, a)
+        t = {q: (rule if q.endswith("+") else plain)[q] for q in plain}
+        with a.context():
+            own = {q: a.num(v) for q, v in values.items()}
+            env = {**F.leaves(dcase, params, a), **exact}
+        inner = local_recompute(t, own, env, lambda q, v, deps: agrees)
+
+        def in_context(q: str) -> tuple[Num, Agrees] | None:
+            with a.context():
+                return inner(q)
+
+        recompute = in_context
+
+    else:
+        notes.append(NO_TABLE)
+    order = [(q.name, q.stage) for q in case.layout.step_quantities]
+    shown = {q: repr(v) for q, v in values.items()}
+    return walk(order, dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, notes)

@@ -1,0 +1,122 @@
+"""Someone's own implementation: loaded from `package.module:Object`, checked against the
+protocol, run through the cross-check on every bundled case and dtype, and walked."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import backends
+from backends.protocol import METHODS
+from bpcheck import crosscheck
+from bpcheck.verify.check import check_computed
+from bpcheck.verify.walk import Walk
+from reference.case import Case
+from reference.quantities import split_trajectory_name
+
+#: The name the implementation is registered under for the cross-check.
+NAME = "yours"
+
+
+class LoadError(ValueError):
+    """An object that cannot be used as a backend; the message is one line."""
+
+
+def load_backend(spec: str) -> Any:
+    """The backend named by `spec`: `package.module:Object` (an instance, or a class or
+    factory called with no arguments), or the name of a registered backend."""
+    if ":" not in spec:
+        if spec in backends.names():
+            try:
+                return backends.get(spec)
+            except backends.Unavailable as err:
+                raise LoadError(f"backend {spec} is unavailable: {err}") from None
+        raise LoadError(
+            f"--backend expects package.module:Object or one of {', '.join(backends.names())}; got {spec!r}"
+        )
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise LoadError(f"--backend expects package.module:Object, got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: the current folder's packages
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # an import error, or the module's own code raising
+        raise LoadError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise LoadError(f"{module_name} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "forward")):
+        try:
+            obj = obj()
+        except Exception as err:
+            raise LoadError(f"{spec}() raised {type(err).__name__}: {err}") from None
+    for method in METHODS:
+        if not callable(getattr(obj, method, None)):
+            raise LoadError(
+                f"{spec} is not a backend: it has no method {method}() (the protocol: {', '.join(METHODS)})"
+            )
+    return obj
+
+
+@dataclass
+class CellResult:
+    """One case x dtype x device: the walk of its single-step values, or why there is none."""
+
+    case: str
+    dtype: str
+    device: str
+    walk: Walk | None = None
+    skipped: str | None = None  # the backend does not do this case (NotImplementedError), or the walk cannot
+    error: str | None = None  # the backend raised
+    missing: dict[str, str] = field(default_factory=dict)  # quantity -> why there is no value
+    step_failures: list[str] = field(default_factory=list)  # the cross-check's failing single-step values
+    trajectory_failures: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error or self.missing or self.step_failures or self.trajectory_failures)
+
+
+def verify_backend(backend: Any, cases: list[Case], dtypes: list[str], trajectories: bool) -> list[CellResult]:
+    """Every case and dtype: the cross-check against the exact oracle, then the walk."""
+    backends.register(NAME, lambda: backend)
+    out = []
+    for case in cases:
+        records, unavailable = crosscheck.run(case, [NAME], dtypes, jobs=1, trajectories=trajectories)
+        if unavailable:
+            out += [CellResult(case.name, dt, "?", error=unavailable[NAME]) for dt in dtypes]
+            continue
+        cells: dict[tuple[str, str], list[crosscheck.Record]] = {}
+        for r in records:
+            cells.setdefault((r.dtype, r.device), []).append(r)
+        out += [_cell(case, dt, dev, rs) for (dt, dev), rs in cells.items()]
+    return out
+
+
+def _cell(case: Case, dtype: str, device: str, records: list[crosscheck.Record]) -> CellResult:
+    res = CellResult(case.name, dtype, device)
+    step = [r for r in records if split_trajectory_name(r.quantity) is None]
+    res.trajectory_failures = [r.quantity for r in records if r not in step and r.verdict in ("fail", "not-reproduced")]
+    errors = {r.quantity: r.error for r in step if r.error}
+    if errors and len(errors) == len(step):
+        message = next(iter(errors.values())) or ""
+        if message.startswith("NotImplementedError"):
+            res.skipped, res.trajectory_failures = f"the backend does not do this case ({message})", []
+        else:
+            res.error = message
+        return res
+    res.missing = {q: e for q, e in errors.items() if e}
+    res.step_failures = [r.quantity for r in step if r.value is not None and r.verdict in ("fail", "not-reproduced")]
+    values = {r.quantity: r.value for r in step if r.value is not None}
+    bounds = {r.quantity: r.allowed_ulps for r in step}
+    try:
+        res.walk = check_computed(case, dtype, values, bounds)  # type: ignore[arg-type]
+    except (KeyError, ValueError, NotImplementedError) as err:  # a network the walk does not know yet
+        res.skipped = f"the walk cannot handle this case yet ({type(err).__name__}: {err})"
+    return res

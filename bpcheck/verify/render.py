@@ -1,0 +1,88 @@
+"""`bpcheck verify`'s output: a table for people, JSON for programs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from bpcheck.verify.implementation import CellResult
+from bpcheck.verify.walk import Checked, Walk
+
+
+def walk_json(w: Walk) -> dict[str, Any]:
+    return {
+        "summary": w.counts(),
+        "first_wrong": w.first_wrong,
+        "quantities": [asdict(c) for c in w.quantities],
+        "diagnosis": w.diagnosis,
+        "not_applicable": w.not_applicable,
+        "notes": w.notes,
+    }
+
+
+def cell_json(c: CellResult) -> dict[str, Any]:
+    return {
+        "case": c.case,
+        "dtype": c.dtype,
+        "device": c.device,
+        "failed": c.failed,
+        "skipped": c.skipped,
+        "error": c.error,
+        "missing": c.missing,
+        "step_failures": c.step_failures,
+        "trajectory_failures": c.trajectory_failures,
+        "walk": walk_json(c.walk) if c.walk else None,
+    }
+
+
+def _explained(c: Checked) -> str:
+    if c.explained_by:
+        return ", ".join(c.explained_by)
+    if c.nearest:
+        return (
+            f"nothing at the precision given; nearest: {', '.join(c.nearest)} (would match at {c.nearest_matches_at})"
+        )
+    return "" if c.status == "ok" else "nothing in the catalogue"
+
+
+def walk_text(w: Walk, given: str = "given", every: bool = True) -> list[str]:
+    """The walk as a table (`every`: the ok rows too), then the diagnosis."""
+    shown = [c for c in w.quantities if every or c.status != "ok"]
+    rows = [("quantity", given, "exact", "status", "explained by")]
+    rows += [(c.quantity, c.given, format(Decimal(c.exact), ".12g"), c.status, _explained(c)) for c in shown]
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    lines = ["  " + "  ".join(v.ljust(n) for v, n in zip(r, widths)) + "  " + r[4] for r in rows]
+    lines.insert(1, "  " + "  ".join("-" * n for n in widths) + "  " + "-" * 12)
+    counts = w.counts()
+    lines.append(
+        f"  {counts['checked']} values: {counts['ok']} ok, {counts['wrong']} wrong, {counts['carried']} carried"
+    )
+    if w.first_wrong:
+        lines.append(f"  first wrong value: {w.first_wrong}")
+    for d in w.diagnosis:
+        mark = " (explains the first wrong value)" if d["explains_first_wrong"] else ""
+        lines.append(f"  mistake {d['mistake']}{mark}: {d['title']}")
+        lines.append(f"    source: {d['source']}")
+        lines.append(f"    explains: {', '.join(d['explains'])}")
+    lines += [f"  note: {n}" for n in w.notes]
+    return lines
+
+
+def cells_text(cells: list[CellResult]) -> str:
+    out = []
+    for c in cells:
+        head = f"{c.case}  {c.dtype}  {c.device}: "
+        if c.skipped:
+            out.append(head + f"skipped: {c.skipped}")
+            continue
+        if c.error:
+            out.append(head + f"error: {c.error}")
+            continue
+        out.append(head + ("FAILED" if c.failed else "ok"))
+        if c.walk and c.walk.failed:
+            out += walk_text(c.walk, "yours", every=False)
+        out += [f"  missing {q}: {e}" for q, e in c.missing.items()]
+        if c.trajectory_failures:
+            out.append(f"  after N updates, failing: {', '.join(c.trajectory_failures)}")
+    return "\n".join(out)
