@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from functools import cache
 
 from backends.protocol import Backend, Training
 
@@ -36,7 +37,18 @@ def factory_path(name: str) -> str | None:
     return factory if isinstance(factory, str) else None
 
 
+@cache
+def _discover() -> None:
+    """Once, on first use: the backends other packages declare under the entry-point group
+    `bpcheck.backends` (name = "package.module:Factory"). A name already registered wins."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="bpcheck.backends"):
+        _REGISTRY.setdefault(ep.name, ep.value)
+
+
 def names() -> list[str]:
+    _discover()
     return list(_REGISTRY)
 
 
@@ -57,6 +69,7 @@ def _load(name: str) -> Backend | Unavailable:
 def get(name: str) -> Backend:
     """The backend called `name`; raises KeyError for an unknown name, Unavailable if its
     framework cannot be loaded."""
+    _discover()
     if name not in _REGISTRY:
         raise KeyError(f"unknown backend {name!r}; valid: {', '.join(names())}")
     if name not in _LOADED:
