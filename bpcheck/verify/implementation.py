@@ -86,17 +86,21 @@ class CellResult:
 def verify_backend(backend: Any, cases: list[Case], dtypes: list[str], trajectories: bool) -> list[CellResult]:
     """Every case and dtype: the cross-check against the exact oracle, then the walk."""
     backends.register(NAME, lambda: backend)
-    out = []
-    for case in cases:
-        records, unavailable = crosscheck.run(case, [NAME], dtypes, jobs=1, trajectories=trajectories)
-        if unavailable:
-            out += [CellResult(case.name, dt, "?", error=unavailable[NAME]) for dt in dtypes]
-            continue
-        cells: dict[tuple[str, str], list[crosscheck.Record]] = {}
-        for r in records:
-            cells.setdefault((r.dtype, r.device), []).append(r)
-        out += [_cell(case, dt, dev, rs) for (dt, dev), rs in cells.items()]
-    return out
+    try:
+        return [cell for case in cases for cell in _cells(case, dtypes, trajectories)]
+    finally:  # leave the registry as it was (there is no unregister in backends/)
+        backends._REGISTRY.pop(NAME, None)
+        backends._LOADED.pop(NAME, None)
+
+
+def _cells(case: Case, dtypes: list[str], trajectories: bool) -> list[CellResult]:
+    records, unavailable = crosscheck.run(case, [NAME], dtypes, jobs=1, trajectories=trajectories)
+    if unavailable:
+        return [CellResult(case.name, dt, "?", error=unavailable[NAME]) for dt in dtypes]
+    cells: dict[tuple[str, str], list[crosscheck.Record]] = {}
+    for r in records:
+        cells.setdefault((r.dtype, r.device), []).append(r)
+    return [_cell(case, dt, dev, rs) for (dt, dev), rs in cells.items()]
 
 
 def _cell(case: Case, dtype: str, device: str, records: list[crosscheck.Record]) -> CellResult:
