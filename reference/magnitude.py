@@ -1,12 +1,12 @@
 """How much cancellation each quantity of a training step suffers.
 
-Every number carries, beside its value, rho: how much the relative errors of its inputs are
-amplified in it by cancellation. Sums and differences are where it happens: for c = a + b,
-rho_c = (|a| rho_a + |b| rho_b) / |c|, so 0.0554 - 0.0190 gets rho ~ 2; products, quotients
-and functions pass on the worst rho of their arguments (data and constants are exact, rho 0;
-every computed value has at least its own rounding, rho >= 1) (times x f'(x) / f(x) for exp, tanh and
-log1p). A value with rho = 1000 may be off by ~1000 ULPs in any correct floating-point
-evaluation: the tolerance policy multiplies its bound by max(1, rho).
+Every number carries, beside its value, the size S of the terms that went into it: a sum's S
+is the sum of its terms' S (so 0.0554 - 0.0190 has S ~ 0.074, twice the result), a product
+carries each factor's S scaled by the other factor, a function its argument's S times f'(x);
+every computed value is at least its own size, data and constants (exact) contribute 0.
+rho = S / |exact value| is how much cancellation amplified rounding: a value with rho = 1000
+may be off by ~1000 ULPs in any correct floating-point evaluation, and the tolerance policy
+multiplies its bound by max(1, rho).
 """
 
 from __future__ import annotations
@@ -20,17 +20,20 @@ from reference.case import Case, Config
 
 
 class Mag:
-    __slots__ = ("real", "rho")
+    """A value and its spread S = |value| * rho: the size of the terms that cancelled into it
+    (0 for data and constants, which are exact). Carrying S rather than rho keeps the
+    information when a float computation cancels to exactly 0."""
 
-    def __init__(self, value: float, rho: float = 0.0):  # data and constants are exact: rho 0
+    __slots__ = ("real", "s")
+
+    def __init__(self, value: float, s: float = 0.0):
         self.real = float(value)
-        self.rho = rho
+        self.s = s
 
     def _sum(self, o: Any, sign: int) -> Mag:
         o = _mag(o)
         v = self.real + sign * o.real
-        spread = abs(self.real) * self.rho + abs(o.real) * o.rho
-        return Mag(v, max(1.0, spread / abs(v)) if v else 1.0 if spread == 0 else math.inf)
+        return Mag(v, max(abs(v), self.s + o.s))
 
     def __add__(self, o: Any) -> Mag:
         return self._sum(o, 1)
@@ -45,22 +48,25 @@ class Mag:
 
     def __mul__(self, o: Any) -> Mag:
         o = _mag(o)
-        return Mag(self.real * o.real, max(self.rho, o.rho, 1.0))
+        v = self.real * o.real
+        return Mag(v, max(abs(v), self.s * abs(o.real), o.s * abs(self.real)))
 
     __rmul__ = __mul__
 
     def __truediv__(self, o: Any) -> Mag:
         o = _mag(o)
-        return Mag(self.real / o.real, max(self.rho, o.rho, 1.0))
+        v = self.real / o.real
+        return Mag(v, max(abs(v), self.s / abs(o.real), abs(v) * o.s / abs(o.real)))
 
     def __rtruediv__(self, o: Any) -> Mag:
         return _mag(o) / self
 
     def __pow__(self, k: int) -> Mag:
-        return Mag(self.real**k, max(self.rho, 1.0))
+        v = self.real**k
+        return Mag(v, max(abs(v), abs(self.real) ** (k - 1) * self.s))
 
     def __neg__(self) -> Mag:
-        return Mag(-self.real, self.rho)
+        return Mag(-self.real, self.s)
 
     def __float__(self) -> float:
         return self.real
@@ -71,8 +77,8 @@ def _mag(x: Any) -> Mag:
 
 
 def _through(f: float, x: Mag, slope: float) -> Mag:
-    """f(x), whose relative error is |x f'(x) / f(x)| times x's."""
-    return Mag(f, max(1.0, abs(x.real * slope / f) * x.rho) if f else 1.0)
+    """f(x): its own rounding, and x's spread carried through f'(x)."""
+    return Mag(f, max(abs(f), abs(slope) * x.s))
 
 
 def _exp(x: Mag) -> Mag:
@@ -110,15 +116,14 @@ def spread(case: Case, params: dict[str, float], config: Config) -> dict[str, fl
         config.update_order == "output-first",
         config.update_biases,
     )
-    return {
-        k: abs(v.real) * max(1.0, v.rho) if isinstance(v, Mag) else abs(float(v))
-        for k, v in name_trace(case.layout, x, tr).items()
-    }
+    return {k: v.s if isinstance(v, Mag) else abs(float(v)) for k, v in name_trace(case.layout, x, tr).items()}
 
 
 def condition(case: Case, params: dict[str, float], config: Config, exact: dict[str, Any]) -> dict[str, float]:
     """rho = max(1, spread / |exact|) of every quantity of one training step. A quantity whose
     terms cancel to exactly 0 has no scale to measure ULPs against: rho is infinite and only
     a finite value is asked of it (its neighbours, made of the same terms, are still held)."""
-    return {k: max(1.0, s / abs(float(exact[k])) if exact[k] else (math.inf if s else 1.0))
-            for k, s in spread(case, params, config).items()}
+    return {
+        k: max(1.0, s / abs(float(exact[k])) if exact[k] else (math.inf if s else 1.0))
+        for k, s in spread(case, params, config).items()
+    }
