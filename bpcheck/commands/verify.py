@@ -12,7 +12,7 @@ from bpcheck.verify.check import check_written
 from bpcheck.verify.implementation import LoadError, load_backend, verify_backend
 from bpcheck.verify.mistakes import CATALOGUE
 from bpcheck.verify.render import cell_json, cells_text, walk_json, walk_text
-from bpcheck.verify.values import ValuesError, read_values
+from bpcheck.verify.values import ValuesError, case_of, read_values
 from reference.case import Case, CaseError, bundled_cases, load_case
 
 NAME = "verify"
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--dtype and --no-trajectories go with --backend, not with a values file")
         if cases and len(cases) > 1:
             raise UsageError("a values file is checked against one case; give --case once")
-        return _values(_case((cases or ["mazur-2015"])[0]), args)
+        return _values(_case((cases or [case_of(args.values) or "mazur-2015"])[0]), args)
     if args.config:
         raise UsageError("--config goes with a values file; --backend uses each case's own rule")
     return _backend(args, [_case(c) for c in (cases or bundled_cases())])

@@ -12,8 +12,13 @@ from bpcheck.verify.walk import Checked, Walk
 
 def walk_json(w: Walk) -> dict[str, Any]:
     return {
-        "summary": w.counts(),
         "first_wrong": w.first_wrong,
+        "consequential": [c.quantity for c in w.quantities if c.status == "carried"],
+        "independent": [c.quantity for c in w.quantities if c.status == "wrong"],
+        "diagnoses": [
+            {"id": d["mistake"], "quantity": q, "explanation": d["title"]} for d in w.diagnosis for q in d["explains"]
+        ],
+        "summary": w.counts(),
         "quantities": [asdict(c) for c in w.quantities],
         "diagnosis": w.diagnosis,
         "not_applicable": w.not_applicable,

@@ -1,8 +1,12 @@
-"""The values file: the numbers a person computed, one `quantity = value` a line.
+"""The values file: the numbers a person computed. A TOML file with an optional `case` and a
+`[values]` table keyed by quantity names:
 
-    # my hand calculation of the post's example
-    net_h1 = 0.3775
-    dE_o2/dout_h1 = -0.017144288   # a comment may follow a value
+    case = "mazur-2015"              # optional; the post's example by default
+    [values]
+    "net_h1" = 0.3775
+    "dE_o2/dout_h1" = -0.017144288   # a comment may follow a value
+
+or, shorter, one `quantity = value` a line without quotes or table.
 
 Names are the project's vocabulary (reference/quantities.py). A value is kept exactly as
 written, because its precision is part of it: `0.40` claims two decimals, `0.4` one.
@@ -11,9 +15,12 @@ written, because its precision is part of it: `0.40` claims two decimals, `0.4` 
 from __future__ import annotations
 
 import difflib
+import re
+import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from reference.quantities import Layout
 
@@ -40,9 +47,64 @@ class Written:
         return Decimal(1).scaleb(self.value.as_tuple().exponent)  # type: ignore[arg-type]
 
 
+def _toml(text: str, source: str) -> dict[str, Any] | None:
+    """The parsed file when it is the TOML form (has a [values] table), numbers as Decimals
+    so that the digits a person wrote are kept."""
+    if not re.search(r"^\s*\[values\]", text, re.MULTILINE):
+        return None
+    try:
+        raw = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as err:
+        raise ValuesError(f"{source}: not valid TOML: {err}") from None
+    unknown = sorted(set(raw) - {"case", "values"})
+    if unknown:
+        raise ValuesError(f"{source}: {unknown[0]}: expected only `case` and a [values] table")
+    if not isinstance(raw.get("case", ""), str) or not isinstance(raw["values"], dict):
+        raise ValuesError(f"{source}: expected `case = \"NAME\"` and a [values] table")
+    return raw
+
+
+def case_of(path: str) -> str | None:
+    """The `case` a TOML values file names, if any (None also when it cannot be read: the
+    reader reports that)."""
+    try:
+        raw = _toml(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError, ValuesError):
+        return None
+    return raw.get("case") if raw else None
+
+
 def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str, Written]:
     """{quantity: Written} in file order; ValuesError names the file and line of a bad entry."""
     known = [q.name for q in layout.step_quantities]
+    raw = _toml(text, source)
+    if raw is None:
+        return _parse_lines(text, known, source)
+    line_of = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        line_of.setdefault(line.split("=", 1)[0].strip().strip("\"'"), n)
+    out: dict[str, Written] = {}
+    for name, v in raw["values"].items():
+        where = f"{source}:{line_of.get(name, 0)}"
+        _check_name(name, known, where)
+        if isinstance(v, bool) or not isinstance(v, (Decimal, int)):
+            raise ValuesError(f"{where}: {name}: expected a decimal number, got {v!r}")
+        if not Decimal(v).is_finite():
+            raise ValuesError(f"{where}: {name}: expected a finite number, got {v!r}")
+        out[name] = Written(name, str(v), line_of.get(name, 0))
+    if not out:
+        raise ValuesError(f"{source}: no values in the [values] table")
+    return out
+
+
+def _check_name(name: str, known: list[str], where: str) -> None:
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; names are listed by `bpcheck verify --list`"
+        raise ValuesError(f"{where}: unknown quantity {name!r} for one training step{hint}")
+
+
+def _parse_lines(text: str, known: list[str], source: str) -> dict[str, Written]:
     out: dict[str, Written] = {}
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
@@ -53,10 +115,7 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
         if not sep or not name or not value:
             raise ValuesError(f"{where}: expected 'quantity = value', got {raw.strip()!r}")
         value = value.strip("\"'")
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; names are listed by `bpcheck verify --list`"
-            raise ValuesError(f"{where}: unknown quantity {name!r} for one training step{hint}")
+        _check_name(name, known, where)
         if name in out:
             raise ValuesError(f"{where}: {name} given twice (first on line {out[name].line})")
         try:
