@@ -15,16 +15,19 @@ from collections import defaultdict
 
 def main() -> None:
     rows = [json.loads(line) for line in open(sys.argv[1])]
-    worst: dict[tuple[str, str], float] = defaultdict(float)
+    worst: dict[tuple[str, str, str], float] = defaultdict(float)
     seconds: dict[str, float] = defaultdict(float)
     count: dict[str, int] = defaultdict(int)
     for r in rows:
-        worst[(r["backend"], r["dtype"])] = max(worst[(r["backend"], r["dtype"])], r["worst"])
+        for stage, w in r["worst"].items():
+            key = (stage, r["backend"], r["dtype"])
+            worst[key] = max(worst[key], w)
         seconds[r["backend"]] += r["seconds"]
         count[r["backend"]] += 1
-    print("| backend | dtype | random cases | worst ULPs / rho |\n|---|---|---|---|")
-    for (b, dt), w in sorted(worst.items()):
-        print(f"| {b} | {dt} | {sum(1 for r in rows if r['backend'] == b and r['dtype'] == dt)} | {w:.3g} |")
+    print("| stage | backend | dtype | random cases | worst ULPs / rho |\n|---|---|---|---|---|")
+    for (stage, b, dt), w in sorted(worst.items()):
+        n = sum(1 for r in rows if r["backend"] == b and r["dtype"] == dt)
+        print(f"| {stage} | {b} | {dt} | {n} | {w:.3g} |")
     print("\n| backend | cases per second (one step, both dtypes' backend time only) |\n|---|---|")
     for b in sorted(count):
         print(f"| {b} | {count[b] / 2 / seconds[b]:.1f} |")

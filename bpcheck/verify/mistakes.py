@@ -104,6 +104,28 @@ def erratum_w3(t: F.Table, case: Case) -> None:
     _set(t, "net_h1", ["w1", "w3", *f.deps[2:]], f.fn, "w1 * i1 + w3 * i2")
 
 
+def transposed_input_weights(t: F.Table, case: Case) -> None:
+    lay = case.layout
+    for j, h in enumerate(lay.hidden):
+        f = t[f"net_{h}"]
+        row = [lay.w_hidden[k][j] for k in range(len(lay.inputs))]
+        _set(
+            t, f"net_{h}", [*row, *f.deps[len(row) :]], f.fn, " + ".join(f"{w} * {i}" for w, i in zip(row, lay.inputs))
+        )
+
+
+def learning_rate(times: int) -> Patch:
+    """Every update with eta applied `times` times (0: not at all, 2: eta * eta)."""
+
+    def patch(t: F.Table, case: Case) -> None:
+        for name, f in list(t.items()):
+            if name.endswith("+") and "eta" in f.deps:
+                fn = lambda v, eta, g, k=times: v - (eta**k if k else 1) * g  # noqa: E731
+                _set(t, name, list(f.deps), fn, f"{name[:-1]} - {'eta * ' * times}dE_total/d{name[:-1]}")
+
+    return patch
+
+
 def one_output_only(t: F.Table, case: Case) -> None:
     first = case.layout.outputs[0]
     for h in case.layout.hidden:
@@ -166,6 +188,25 @@ CATALOGUE: tuple[Mistake, ...] = (
         "the post's Hidden Layer section; Loftur (2018-12-19)",
         erratum_w3,
         needs=(2, 2, 2),
+    ),
+    Mistake(
+        "transposed-input-weights",
+        "the input-to-hidden weights read the wrong way round: net_h1 = w1 * i1 + w3 * i2, net_h2 = w2 * i1 + w4 * i2",
+        "Loftur (2018-12-19) and Ali Celik (2019-02-02): 'net_h1 will be 0.25 * 0.10, not 0.2 * 0.10'",
+        transposed_input_weights,
+        needs=(2, 2, 2),
+    ),
+    Mistake(
+        "learning-rate-twice",
+        "the learning rate applied twice: w+ = w - eta * eta * dE_total/dw",
+        "zhanna (2019-03-22): 'why n = 0.5?'",
+        learning_rate(2),
+    ),
+    Mistake(
+        "learning-rate-not-applied",
+        "the learning rate left out: w+ = w - dE_total/dw",
+        "the post: '(optionally multiplied by some learning rate, eta, which we'll set to 0.5)'",
+        learning_rate(0),
     ),
     Mistake(
         "hidden-deltas-use-updated-output-weights",
