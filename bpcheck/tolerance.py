@@ -40,14 +40,27 @@ OBSERVED: dict[str, tuple[float, float]] = {
     "trajectory": (123.8, 192.2),
 }
 
-#: stage -> allowed ULPs per unit of rho, for float64 and float32 alike.
+#: stage -> largest (ULP distance / max(1, rho)) seen over random networks by the `thorough`
+#: Hypothesis profile (tests/test_properties.py, 2026-11-24, 75 s per backend: reference 861,
+#: numpy 1,240, torch 1,211, jax 34 networks, each in both dtypes; benchmarks/random_cases.py).
+OBSERVED_RANDOM: dict[str, tuple[float, float]] = {
+    "forward": (2.76, 2.68),
+    "error": (4.82, 5.81),
+    "output-chain": (4.02, 4.07),
+    "hidden-chain": (4.05, 4.26),
+    "gradient": (4.16, 4.38),
+    "update": (3.09, 3.94),
+}
+
+#: stage -> allowed ULPs per unit of rho, for float64 and float32 alike: the power of two at or
+#: above 4x the larger of OBSERVED and OBSERVED_RANDOM.
 ALLOWED_ULPS: dict[str, float] = {
     "forward": 16,
-    "error": 16,
-    "output-chain": 8,
+    "error": 32,
+    "output-chain": 32,
     "hidden-chain": 32,
-    "gradient": 16,
-    "update": 8,
+    "gradient": 32,
+    "update": 16,
     "trajectory": 1024,
 }
 
