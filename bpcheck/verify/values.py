@@ -60,7 +60,7 @@ def _toml(text: str, source: str) -> dict[str, Any] | None:
     if unknown:
         raise ValuesError(f"{source}: {unknown[0]}: expected only `case` and a [values] table")
     if not isinstance(raw.get("case", ""), str) or not isinstance(raw["values"], dict):
-        raise ValuesError(f"{source}: expected `case = \"NAME\"` and a [values] table")
+        raise ValuesError(f'{source}: expected `case = "NAME"` and a [values] table')
     return raw
 
 
@@ -80,7 +80,7 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
     raw = _toml(text, source)
     if raw is None:
         return _parse_lines(text, known, source)
-    line_of = {}
+    line_of: dict[str, int] = {}
     for n, line in enumerate(text.splitlines(), start=1):
         line_of.setdefault(line.split("=", 1)[0].strip().strip("\"'"), n)
     out: dict[str, Written] = {}
