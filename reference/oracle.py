@@ -29,7 +29,7 @@ def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
     return {p: arith.round_to(dtype, v) for p, v in case.parameters.items()}
 
 
-def _as_dtype_case(case: Case, dtype: str) -> Case:
+def as_dtype_case(case: Case, dtype: str) -> Case:
     """The case with its data and learning rate as a `dtype` backend holds them."""
     r = lambda rows: tuple(tuple(arith.round_to(dtype, v) for v in row) for row in rows)
     return replace(
@@ -45,7 +45,7 @@ def exact_step(case: Case, dtype: str, config: Config | None = None) -> dict[str
         dtype,
         config,
         0,
-        lambda: step_trace(_as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, arith.exact()),
+        lambda: step_trace(as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, arith.exact()),
     )
 
 
@@ -54,7 +54,7 @@ def exact_after(case: Case, dtype: str, config: Config, updates: int) -> dict[st
 
     def compute() -> dict[str, Any]:
         a = arith.exact()
-        dcase = _as_dtype_case(case, dtype)
+        dcase = as_dtype_case(case, dtype)
         trained = train(dcase, rounded_parameters(case, dtype), config, updates, a)
         return {**forward(dcase, trained.params, a), **trained.params}
 

@@ -14,7 +14,6 @@ import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -25,7 +24,7 @@ from bpcheck.cliutil import write_atomically
 from bpcheck.ulps import ulps
 from reference import arith
 from reference.case import Case, load_case
-from reference.oracle import cache_dir, rounded_parameters
+from reference.oracle import as_dtype_case, cache_dir, rounded_parameters
 from reference.quantities import split_trajectory_name
 from reference.trace import train
 
@@ -57,14 +56,6 @@ def backend_curve(case_ref: str, backend: str, dtype: str, device: str, config: 
     return [float(x) for x in tr.losses]
 
 
-def _dtype_case(case: Case, dtype: str) -> Case:
-    """The case as a `dtype` backend holds it (data and learning rate rounded)."""
-    r = lambda rows: tuple(tuple(arith.round_to(dtype, v) for v in row) for row in rows)
-    return replace(
-        case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=arith.round_to(dtype, case.learning_rate)
-    )
-
-
 def exact_curve(case: Case, dtype: str, config: str, steps: int) -> list[str]:
     """The exact E_total of every step (25 significant digits), cached beside the oracle's."""
     src = Path(__file__).resolve().parents[2] / "reference"
@@ -82,7 +73,7 @@ def exact_curve(case: Case, dtype: str, config: str, steps: int) -> list[str]:
         except (OSError, ValueError):
             pass
     a = arith.exact()
-    tr = train(_dtype_case(case, dtype), rounded_parameters(case, dtype), case.configs[config], steps, a)
+    tr = train(as_dtype_case(case, dtype), rounded_parameters(case, dtype), case.configs[config], steps, a)
     with a.context():
         out = [format(Decimal(a.to_str(x)), ".25g") for x in tr.losses]
     if path is not None:

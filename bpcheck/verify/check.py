@@ -4,7 +4,6 @@ backend computed (`check_computed`). Everything exact runs on the reference's ex
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ from bpcheck.verify.values import Written
 from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
 from reference import arith
 from reference.case import PLAIN, Case, Config
+from reference.oracle import as_dtype_case, rounded_parameters
 
 Num = Any
 NO_TABLE = "no per-quantity formulas for this network yet: wrong values are not split into wrong and carried"
@@ -82,20 +82,13 @@ def check_written(case: Case, config: Config, written: dict[str, Written]) -> Wa
     return walk(order, given, shown, exact, agrees, mistakes, recompute, not_applicable, notes)
 
 
-def as_dtype(case: Case, dtype: str) -> Case:
-    """The case's data and learning rate as a `dtype` backend holds them."""
-    r = lambda rows: tuple(tuple(arith.round_to(dtype, v) for v in row) for row in rows)  # noqa: E731
-    lr = arith.round_to(dtype, case.learning_rate)
-    return replace(case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=lr)
-
-
 def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dict[str, float]) -> Walk:
     """The walk of a backend's values: each within its ULP bound (`bounds`, from the
     cross-check's records) of the exact value, from the dtype-rounded case. As in the
     protocol, chain pieces are those of the plain gradient and updates follow the case's rule."""
     a = arith.exact()
-    dcase = as_dtype(case, dtype)
-    params = {p: arith.round_to(dtype, v) for p, v in case.parameters.items()}
+    dcase = as_dtype_case(case, dtype)
+    params = rounded_parameters(case, dtype)
     both = lambda f: by_rule(case, f(PLAIN), f(case.config))  # noqa: E731
     exact = both(lambda c: correct_step(dcase, params, c, a))
     usable, not_applicable = applicable(case, case.config)
