@@ -66,13 +66,7 @@ def check_written(case: Case, config: Config, written: dict[str, Written]) -> Wa
                 slack += abs(_dec(f.fn(*bumped)) - _dec(value))
             return lambda q, target: abs(written[q].value - _dec(target)) <= slack
 
-        inner = local_recompute(t, own, env, tolerance)
-
-        def in_context(q: str) -> tuple[Num, Agrees] | None:
-            with a.context():
-                return inner(q)
-
-        recompute = in_context
+        recompute = _in_context(a, local_recompute(t, own, env, tolerance))
 
     else:
         notes.append(NO_TABLE)
@@ -80,6 +74,16 @@ def check_written(case: Case, config: Config, written: dict[str, Written]) -> Wa
     given = {q: w.value for q, w in written.items()}
     shown = {q: w.text for q, w in written.items()}
     return walk(order, given, shown, exact, agrees, mistakes, recompute, not_applicable, notes)
+
+
+def _in_context(a: arith.Arithmetic, inner: Recompute) -> Recompute:
+    """`inner`, run inside the number type's precision context."""
+
+    def recompute(q: str) -> tuple[Num, Agrees] | None:
+        with a.context():
+            return inner(q)
+
+    return recompute
 
 
 def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dict[str, float]) -> Walk:
@@ -105,13 +109,7 @@ def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dic
         with a.context():
             own = {q: a.num(v) for q, v in values.items()}
             env = {**F.leaves(dcase, params, a), **exact}
-        inner = local_recompute(t, own, env, lambda q, v, deps: agrees)
-
-        def in_context(q: str) -> tuple[Num, Agrees] | None:
-            with a.context():
-                return inner(q)
-
-        recompute = in_context
+        recompute = _in_context(a, local_recompute(t, own, env, lambda q, v, deps: agrees))
 
     else:
         notes.append(NO_TABLE)
