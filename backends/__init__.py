@@ -17,7 +17,12 @@ _REGISTRY: dict[str, str | Callable[[], Backend]] = {
     "reference": "backends.reference_backend:ReferenceBackend",
     "numpy": "backends.numpy_backend:NumpyBackend",
     "torch": "backends.torch_backend:TorchBackend",
+    "torch-func": "backends.torch_func_backend:TorchFuncBackend",
+    "torch-compile": "backends.torch_compile_backend:TorchCompileBackend",
     "jax": "backends.jax_backend:JaxBackend",
+    "jax-jit": "backends.jax_backend:JaxJitBackend",
+    "tensorflow": "backends.tensorflow_backend:TensorflowBackend",
+    "autograd": "backends.autograd_backend:AutogradBackend",
 }
 _LOADED: dict[str, Backend | Unavailable] = {}
 
