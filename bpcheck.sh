@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up .venv (once, and again when pyproject.toml or constraints.txt change), then:
-#   ./bpcheck.sh test          run the test suite
-#   ./bpcheck.sh bench         time the main command and the test suite (figures for the README)
+#   ./bpcheck.sh test          run the test suite (the default part, <= 60 s)
+#   ./bpcheck.sh test-slow     run the slow part of the suite (pytest -m slow; CI runs it too)
+#   ./bpcheck.sh timings       time the main command and the test suite (figures for the README)
 #   ./bpcheck.sh ARGS...       run `bpcheck ARGS...`, e.g. ./bpcheck.sh run --case mazur-2015
 # As root with apt-get, it also installs Debian's chromium if missing (for tests/test_browser.py).
 set -euo pipefail
@@ -26,7 +27,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromium 
 fi
 case "${1:-}" in
   test) shift; exec "$VENV/bin/python" -m pytest "$@" ;;
-  bench) shift; exec "$VENV/bin/python" benchmarks/quickstart.py "$@" ;;
+  test-slow) shift; exec "$VENV/bin/python" -m pytest -m slow "$@" ;;
+  timings) shift; exec "$VENV/bin/python" benchmarks/quickstart.py "$@" ;;
   "") exec "$VENV/bin/bpcheck" --help ;;
   *) exec "$VENV/bin/bpcheck" "$@" ;;
 esac

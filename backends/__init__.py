@@ -62,7 +62,9 @@ def _load(name: str) -> Backend | Unavailable:
     try:
         if isinstance(factory, str):
             module, _, attr = factory.partition(":")
-            factory = getattr(importlib.import_module(module), attr)
+            factory = getattr(importlib.import_module(module), attr, None)
+            if factory is None:
+                return Unavailable(f"{module} has no {attr}")
         return factory()
     except ImportError as err:
         missing = getattr(err, "name", None) or str(err)

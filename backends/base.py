@@ -15,9 +15,15 @@ class StepBackend:
     """Implements the protocol from `_trace` (one training step) and `train`."""
 
     name = "?"
+    #: the accelerator this framework can use ("cuda", "gpu"); a matrix column even where absent
+    accelerator: str | None = None
 
     def devices(self) -> list[str]:
         return ["cpu"]
+
+    def accelerator_missing(self) -> str:
+        """Why `accelerator` is not among devices() here."""
+        return f"no {self.accelerator} device here"
 
     def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Trace:
         raise NotImplementedError

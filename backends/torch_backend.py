@@ -22,9 +22,24 @@ from reference.case import Case, Config
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
-def _grad(y: Any, x: Any, cotangent: Any = None) -> Any:
-    """d(y . cotangent)/dx; with no cotangent y must be a scalar."""
-    return torch.autograd.grad(y, x, grad_outputs=cotangent, retain_graph=True)[0]
+def full_precision() -> None:
+    """Correctness runs: no TF32 and no reduced-precision reductions on a GPU (each is off by
+    default on the CPU and some are on by default on NVIDIA GPUs)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
+    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
+    torch.set_float32_matmul_precision("highest")
+
+
+full_precision()
+
+
+def _dout_dnet(pieces: Any, kind: str, z: Any) -> Any:
+    """d sum(f(net))/dnet, elementwise f': asked of autograd on a graph of its own."""
+    z = z.detach().requires_grad_()
+    a = pieces.activation(kind, z)
+    return torch.autograd.grad(a, z, grad_outputs=torch.ones_like(a))[0]
 
 
 def activate(kind: str, z: Any) -> Any:
@@ -50,21 +65,41 @@ def errors(loss: str, z: Any, a: Any, t: Any) -> Any:
     return -t * F.log_softmax(z, dim=1)
 
 
+def linear(a: Any, w: Any, b: Any) -> Any:
+    return a @ w.T + b
+
+
+def layer_output(kind: str, z: Any) -> Any:
+    """A layer's activation; "softmax" for the output layer of softmax-ce."""
+    return torch.softmax(z, dim=1) if kind == "softmax" else activate(kind, z)
+
+
+def output_kinds(spec: mlp.Spec) -> list[str]:
+    return [*spec.activations[:-1], "softmax" if spec.loss == "softmax-ce" else spec.activations[-1]]
+
+
+class Pieces:
+    """The three functions the network is composed of; `torch-compile` compiles each."""
+
+    linear = staticmethod(linear)
+    activation = staticmethod(layer_output)
+    errors = staticmethod(errors)
+
+
 def forward(
-    spec: mlp.Spec, x: Any, w: list[Any], b: list[Any], layers: list[Any] | None = None
+    spec: mlp.Spec, x: Any, w: list[Any], b: list[Any], pieces: Any = Pieces, linears: list[Any] | None = None
 ) -> tuple[list[Any], list[Any]]:
-    """Net inputs and outputs of every layer; `layers` swaps in a custom linear map per layer."""
+    """Net inputs and outputs of every layer; `linears` swaps in a custom linear map per layer."""
     zs, acts = [], [x]
-    for l in range(len(w)):
-        z = layers[l](acts[-1], w[l], b[l]) if layers else acts[-1] @ w[l].T + b[l]
-        last = l == len(w) - 1
+    for l, kind in enumerate(output_kinds(spec)):
+        z = (linears[l] if linears else pieces.linear)(acts[-1], w[l], b[l])
         zs.append(z)
-        acts.append(torch.softmax(z, dim=1) if last and spec.loss == "softmax-ce" else activate(spec.activations[l], z))
+        acts.append(pieces.activation(kind, z))
     return zs, acts[1:]
 
 
-def loss(spec: mlp.Spec, zs: list[Any], acts: list[Any], t: Any) -> tuple[Any, Any]:
-    e_o = errors(spec.loss, zs[-1], acts[-1], t)
+def loss(spec: mlp.Spec, zs: list[Any], acts: list[Any], t: Any, pieces: Any = Pieces) -> tuple[Any, Any]:
+    e_o = pieces.errors(spec.loss, zs[-1], acts[-1], t)
     return e_o, (e_o.sum() / len(t) if spec.reduction == "mean" else e_o.sum())
 
 
@@ -74,9 +109,14 @@ def _lists(v: Any) -> Any:
 
 class TorchBackend(StepBackend):
     name = "torch"
+    accelerator = "cuda"
+    pieces: Any = Pieces
 
     def devices(self) -> list[str]:
         return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+    def accelerator_missing(self) -> str:
+        return f"no CUDA device here: torch.cuda.is_available() is False (torch {torch.__version__})"
 
     def _tensors(self, case: Case, params: dict[str, float], dtype: str, device: str) -> tuple[Any, ...]:
         lay = case.layout
@@ -94,35 +134,39 @@ class TorchBackend(StepBackend):
     def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> mlp.Trace:
         spec = case.spec
         x, t, w, b, eta = self._tensors(case, params, dtype, device)
-        zs, acts = forward(spec, x, w, b)
-        e_o, e_total = loss(spec, zs, acts, t)
+        zs, acts = forward(spec, x, w, b, self.pieces)
+        e_o, e_total = loss(spec, zs, acts, t, self.pieces)
         check_dtype(self.name, str(e_total.dtype).removeprefix("torch."), dtype)
         depth = len(w)
         output_first = config.update_order == "output-first"
+        kinds = output_kinds(spec)
         d_outs: list[Any] = [None] * depth
-        dout_dnets: list[Any] = [None] * depth
         deltas: list[Any] = [None] * depth
-        w_seen: list[Any] = [[] for _ in range(depth)]
         grad_w: list[Any] = [None] * depth
         grad_b: list[Any] = [None] * depth
         new_w: list[Any] = [None] * depth
         for l in range(depth - 1, -1, -1):
-            logit_output = l == depth - 1 and spec.loss in mlp.LOGIT_LOSSES
-            if l == depth - 1 or not output_first:  # the true gradient of E_total
-                target, cot = e_total, None
-            else:  # delta of the layer above, backpropagated through its updated weights
-                seen = new_w[l + 1]
-                target, cot = acts[l] @ seen.T + b[l + 1].detach(), deltas[l + 1]
-            if l < depth - 1:
-                w_seen[l + 1] = (new_w[l + 1] if output_first else w[l + 1].detach()).tolist()
-            if not logit_output:
-                d_outs[l] = _grad(target, acts[l], cot)
-                dout_dnets[l] = _grad(acts[l], zs[l], torch.ones_like(acts[l]))
-            deltas[l] = _grad(target, zs[l], cot)
-            grad_w[l] = _grad(zs[l], w[l], deltas[l])
-            with torch.no_grad():
-                new_w[l] = w[l] - eta * grad_w[l]
-            grad_b[l] = _grad(zs[l], b[l], deltas[l]) if b[l].requires_grad else None
+            if l == depth - 1:  # the true gradient of E_total: every layer, or (output-first) this one
+                target, cot, covered = e_total, None, [l] if output_first else list(range(depth))
+            elif output_first:  # delta of the layer above, backpropagated through its updated weights
+                target, cot, covered = acts[l] @ new_w[l + 1].T + b[l + 1].detach(), deltas[l + 1], [l]
+            else:
+                continue  # covered by the pass from E_total
+            # One backward pass per target: the chain pieces of its layers in one autograd.grad
+            # call (a graph is never traversed twice, see docs/findings.md on torch.compile).
+            wanted = [
+                [acts[k] if not (k == depth - 1 and spec.loss in mlp.LOGIT_LOSSES) else None, zs[k], w[k], b[k]]
+                for k in covered
+            ]
+            flat = [v for group in wanted for v in group if v is not None and v.requires_grad]
+            got = dict(zip(map(id, flat), torch.autograd.grad(target, flat, grad_outputs=cot)))
+            for k, (a, z, wk, bk) in zip(covered, wanted):
+                d_outs[k] = None if a is None else got[id(a)]
+                deltas[k], grad_w[k], grad_b[k] = got[id(z)], got[id(wk)], got.get(id(bk))
+                with torch.no_grad():
+                    new_w[k] = w[k] - eta * grad_w[k]
+        w_seen = [[]] + [(new_w[l] if output_first else w[l].detach()).tolist() for l in range(1, depth)]
+        dout_dnets = [None if d is None else _dout_dnet(self.pieces, kind, z) for d, kind, z in zip(d_outs, kinds, zs)]
         lay = case.layout
         with torch.no_grad():
             new_b = [
@@ -150,15 +194,13 @@ class TorchBackend(StepBackend):
         for v, names in zip(b, case.layout.b):
             v.requires_grad_(bool(names) and config.update_biases)
         leaves = w + [v for v in b if v.requires_grad]
-        layers = None
+        linears = None
         if config.update_order == "output-first":
-            layers = [_plain] + [_OutputFirst.apply] * (len(w) - 1)
+            linears = [self.pieces.linear] + [lambda a, wl, bl: _OutputFirst.apply(a, wl, bl, eta)] * (len(w) - 1)
         losses = []
         for _ in range(steps):
-            zs, acts = forward(
-                spec, x, w, b, [lambda a, wl, bl, f=f: f(a, wl, bl, eta) for f in layers] if layers else None
-            )
-            e_total = loss(spec, zs, acts, t)[1]
+            zs, acts = forward(spec, x, w, b, self.pieces, linears)
+            e_total = loss(spec, zs, acts, t, self.pieces)[1]
             grads = torch.autograd.grad(e_total, leaves)
             with torch.no_grad():
                 for leaf, g in zip(leaves, grads):
@@ -174,10 +216,6 @@ class TorchBackend(StepBackend):
             )
         )
         return Training(named, torch.stack(losses).tolist() if losses else [])
-
-
-def _plain(a: Any, w: Any, b: Any, eta: Any) -> Any:
-    return a @ w.T + b
 
 
 class _OutputFirst(torch.autograd.Function):

@@ -47,3 +47,24 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def add_slow_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--slow",
+        action="store_true",
+        help="also the slow checks (torch-compile, eager jax, long training runs of eager modes; bpcheck/cost.py)",
+    )
+
+
+def left_out(names: list[str], slow: bool) -> str:
+    """A line naming what the run leaves out without --slow, or ''."""
+    from bpcheck.cost import SLOW_BACKENDS, SLOW_TRAINING_SECONDS, STEP_SECONDS
+
+    if slow:
+        return ""
+    whole = [n for n in names if n in SLOW_BACKENDS]
+    training = [n for n in names if n not in SLOW_BACKENDS and STEP_SECONDS.get(n, 0) * 10_000 > SLOW_TRAINING_SECONDS]
+    parts = [f"{n} (slow: {SLOW_BACKENDS[n]})" for n in whole]
+    parts += [f"the long training runs of {', '.join(training)}"] if training else []
+    return f"left out without --slow: {'; '.join(parts)}" if parts else ""

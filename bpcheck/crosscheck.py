@@ -6,12 +6,15 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import queue
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
 import backends
+from bpcheck import cost
+from bpcheck.cost import in_part
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
 from reference.arith import EXACT_DIGITS
@@ -21,7 +24,8 @@ from reference.oracle import exact_after, exact_step, rounded_parameters
 from reference.quantities import split_trajectory_name, stage
 
 DTYPES = ("float64", "float32")
-BUNDLED = ("reference", "numpy", "torch", "jax")
+#: Every bundled backend and execution mode (backends/__init__.py), in the matrix's order.
+BUNDLED = ("reference", "numpy", "torch", "torch-func", "torch-compile", "jax", "jax-jit", "tensorflow", "autograd")
 
 
 @dataclass(frozen=True)
@@ -87,23 +91,30 @@ def targets(case: Case, trajectories: bool = True) -> list[Target]:
     return out
 
 
-def compute_cell(case_ref: str, cell: Cell, trajectories: bool = True) -> Values:
-    """Every target's value from one backend; an exception becomes its message (a string)."""
+def selected(case: Case, cell: Cell, trajectories: bool = True, part: str = "all") -> list[Target]:
+    """The targets of `cell` in `part` of the run: "fast" (the default test run), "slow" or "all"."""
+    return [t for t in targets(case, trajectories) if in_part(cell.backend, t.updates, part)]
+
+
+def compute_cell(case_ref: str, cell: Cell, trajectories: bool = True, part: str = "all") -> Values:
+    """Every selected target's value from one backend; an exception becomes its message (a string)."""
     case = load_case(case_ref)
     b = backends.get(cell.backend)
     params = rounded_parameters(case, cell.dtype)
     out: dict[tuple[str, str], float | str] = {}
-    step: dict[str, float | str]
+    chosen = selected(case, cell, trajectories, part)
+    step: dict[str, float | str] = {}
     try:
-        step = {
-            **b.forward(case, params, cell.dtype, cell.device),
-            **b.gradients(case, params, cell.dtype, cell.device),
-            **{f"{k}+": v for k, v in b.step(case, params, case.config, cell.dtype, cell.device).items()},
-        }
+        if any(t.updates is None for t in chosen):
+            step = {
+                **b.forward(case, params, cell.dtype, cell.device),
+                **b.gradients(case, params, cell.dtype, cell.device),
+                **{f"{k}+": v for k, v in b.step(case, params, case.config, cell.dtype, cell.device).items()},
+            }
     except Exception as err:  # a backend that breaks is a result, not a crash
         step = {q.name: f"{type(err).__name__}: {err}" for q in case.layout.step_quantities}
     trained: dict[tuple[str, int], dict[str, float] | str] = {}
-    for t in targets(case, trajectories):
+    for t in chosen:
         if t.updates is None:
             out[(t.quantity, t.config)] = step.get(t.quantity, "missing from the backend's results")
             continue
@@ -223,33 +234,75 @@ class Computed:
 
 
 def run(
-    case: Case, names: list[str], dtypes: list[str], jobs: int | None = None, trajectories: bool = True
+    case: Case,
+    names: list[str],
+    dtypes: list[str],
+    jobs: int | None = None,
+    trajectories: bool = True,
+    part: str = "all",
 ) -> tuple[list[Record], dict[str, str]]:
-    """All records of `case` for the named backends, and {backend: reason} for those unavailable."""
-    computed = Computation([str(case.path)], names, dtypes, jobs, trajectories).result([case])
+    """The records of `case` for the named backends (the checks in `part`), and {backend:
+    reason} for those unavailable."""
+    computed = Computation([str(case.path)], names, dtypes, jobs, trajectories, part).result([case])
+    return records_of(case, computed, dtypes, trajectories), computed.unavailable
+
+
+def records_of(case: Case, computed: Computed, dtypes: list[str], trajectories: bool = True) -> list[Record]:
+    """Each computed value of `case` judged against the exact value."""
     exact = {dt: exact_values(case, dt, trajectories) for dt in dtypes}
     rho = conditions(case, trajectories)
-    records = [
-        judge(
-            case, c, t, v[(t.quantity, t.config)], exact[c.dtype][(t.quantity, t.config)], rho[(t.quantity, t.config)]
-        )
-        for (_, c), v in computed.values.items()
+    return [
+        judge(case, c, t, v[key], exact[c.dtype][key], rho[key])
+        for (name, c), v in computed.values.items()
+        if name == case.name
         for t in targets(case, trajectories)
+        if (key := (t.quantity, t.config)) in v
     ]
-    return records, computed.unavailable
 
 
 def compute_backend(
-    case_refs: list[str], name: str, dtypes: list[str], factory: str | None = None, trajectories: bool = True
+    case_refs: list[str],
+    name: str,
+    dtypes: list[str],
+    factory: str | None = None,
+    trajectories: bool = True,
+    part: str = "all",
 ) -> tuple[str, dict[tuple[str, Cell], Values]]:
     """(status, values of each case and cell) of one backend over `dtypes` and every device it has."""
     if factory and backends.factory_path(name) != factory:
         backends.register(name, factory)
+    found = probe(name)
+    if found.status != "available":
+        return found.status, {}
+    cells = [Cell(name, dt, dev) for dt in dtypes for dev in found.devices]
+    return found.status, {
+        (load_case(ref).name, c): compute_cell(ref, c, trajectories, part) for ref in case_refs for c in cells
+    }
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A backend as this machine has it: status, devices, and its accelerator if it lacks one."""
+
+    name: str
+    status: str
+    devices: tuple[str, ...] = ()
+    accelerator: str | None = None  # the accelerator this machine lacks, if the backend can use one
+    missing: str = ""  # why it lacks it
+
+
+def probe(name: str) -> Probe:
     status = backends.status(name)
     if status != "available":
-        return status, {}
-    cells = [Cell(name, dt, dev) for dt in dtypes for dev in backends.get(name).devices()]
-    return status, {(load_case(ref).name, c): compute_cell(ref, c, trajectories) for ref in case_refs for c in cells}
+        return Probe(name, status)
+    b = backends.get(name)
+    devices, accelerator = tuple(b.devices()), getattr(b, "accelerator", None)
+    if accelerator and accelerator not in devices:
+        return Probe(name, status, devices, accelerator, b.accelerator_missing())
+    return Probe(name, status, devices)
+
+
+_PROBES: Any = None  # in a worker process: the queue its probes go to
 
 
 class Computation:
@@ -264,19 +317,44 @@ class Computation:
         dtypes: list[str],
         jobs: int | None = None,
         trajectories: bool = True,
+        part: str = "all",
     ):
         self.order = [(n, dt) for n in names for dt in dtypes]
         self.trajectories = trajectories
         units = [(n, [dt]) for n, dt in self.order]
-        plan = _plan(units, min(jobs or os.cpu_count() or 1, len(units)))
+        costs = _costs(case_refs, names, trajectories, part)
+        plan = _plan(units, min(jobs or os.cpu_count() or 1, len(units)), costs)
         self.pool: ProcessPoolExecutor | None = None
         if len(plan) <= 1:
-            self.futures: list[Any] = [_Done(_compute_share(case_refs, units, {}, trajectories))]
+            self.futures: list[Any] = [_Done(_compute_share(case_refs, units, {}, trajectories, part))]
             return
         factories = {n: backends.factory_path(n) for n in names}
         ctx = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=len(plan), mp_context=ctx, initializer=_one_thread)
-        self.futures = [self.pool.submit(_compute_share, case_refs, share, factories, trajectories) for share in plan]
+        self.queue = ctx.Queue()
+        self.pool = ProcessPoolExecutor(
+            max_workers=len(plan), mp_context=ctx, initializer=_worker_init, initargs=(self.queue,)
+        )
+        self.futures = [
+            self.pool.submit(_compute_share, case_refs, share, factories, trajectories, part) for share in plan
+        ]
+
+    def probes(self) -> dict[str, Probe]:
+        """Each backend's status and devices, as soon as the workers have loaded them (without
+        importing any framework here)."""
+        if getattr(self, "_probes", None) is None:
+            names = list(dict.fromkeys(n for n, _ in self.order))
+            found: dict[str, Probe] = {}
+            if self.pool is None:
+                found = {n: probe(n) for n in names}
+            while len(found) < len(names):
+                try:
+                    p = self.queue.get(timeout=1)
+                    found[p.name] = p
+                except queue.Empty:
+                    if all(f.done() for f in self.futures):  # a worker died before reporting
+                        found.update({n: Probe(n, "unavailable: its worker failed") for n in names if n not in found})
+            self._probes = {n: found[n] for n in names}
+        return self._probes
 
     def result(self, cases: list[Case] = ()) -> Computed:  # type: ignore[assignment]
         """Waits for the workers, filling the oracle's caches for `cases` meanwhile."""
@@ -310,44 +388,62 @@ class _Done:
         return self.value
 
 
-def _one_thread() -> None:
+def _worker_init(probes: Any) -> None:
     """Workers already fill the cores; a framework's own thread pool would only contend (and
     spin) for them. Set before any framework is imported in the worker."""
+    global _PROBES
+    _PROBES = probes
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
 
 
 def _compute_share(
-    case_refs: list[str], share: list[tuple[str, list[str]]], factories: dict[str, str | None], trajectories: bool
+    case_refs: list[str],
+    share: list[tuple[str, list[str]]],
+    factories: dict[str, str | None],
+    trajectories: bool,
+    part: str = "all",
 ) -> tuple[dict[str, str], dict[tuple[str, Cell], Values]]:
     """A worker's share; `factories` registers backends the worker's registry does not know."""
     statuses: dict[str, str] = {}
     values: dict[tuple[str, Cell], Values] = {}
+    for name in dict.fromkeys(n for n, _ in share):
+        if factories.get(name) and backends.factory_path(name) != factories[name]:
+            backends.register(name, factories[name])  # type: ignore[arg-type]
+        if _PROBES is not None:  # tell the parent at once (tests/conftest.py builds the matrix from it)
+            _PROBES.put(probe(name))
     for name, dtypes in share:
-        statuses[name], v = compute_backend(case_refs, name, dtypes, factories.get(name), trajectories)
+        statuses[name], v = compute_backend(case_refs, name, dtypes, factories.get(name), trajectories, part)
         values.update(v)
     return statuses, values
 
 
-#: Rough seconds per backend and dtype on the post's example (2 cores, 2026-11), only used to
-#: balance the workers' shares.
-_COST = {"torch": 7.0, "jax": 1.2, "numpy": 0.6, "reference": 0.6}
+def _costs(case_refs: list[str], names: list[str], trajectories: bool, part: str) -> dict[str, float]:
+    """Rough seconds per backend and dtype for its selected targets (bpcheck/cost.py)."""
+    cases = [load_case(ref) for ref in case_refs]
+    out = {}
+    for name in names:
+        cell = Cell(name, "float64", "cpu")
+        for case in cases:
+            runs = {(t.config, t.updates) for t in selected(case, cell, trajectories, part) if t.updates}
+            out[name] = out.get(name, 0.0) + cost.estimate(name, [n for _, n in runs])
+    return out
 
 
-def _plan(units: list[tuple[str, list[str]]], jobs: int) -> list[list[tuple[str, list[str]]]]:
+def _plan(units: list[tuple[str, list[str]]], jobs: int, costs: dict[str, float]) -> list[list[tuple[str, list[str]]]]:
     """Split (backend, dtypes) units into `jobs` shares of similar cost, keeping a backend's
     units in one share (one framework import per worker) unless they outweigh half a share."""
     if jobs <= 1:
         return [units]
-    cost = lambda us: sum(_COST.get(n, 1.0) * len(d) for n, d in us)
+    cost_of = lambda us: sum(costs.get(n, 1.0) * len(d) for n, d in us)
     groups: dict[str, list[tuple[str, list[str]]]] = {}
     for u in units:
         groups.setdefault(u[0], []).append(u)
-    fair = cost(units) / jobs
-    pieces = [p for g in groups.values() for p in ([g] if cost(g) <= fair / 2 else [[u] for u in g])]
+    fair = cost_of(units) / jobs
+    pieces = [p for g in groups.values() for p in ([g] if cost_of(g) <= fair / 2 else [[u] for u in g])]
     shares: list[list[tuple[str, list[str]]]] = [[] for _ in range(jobs)]
-    for piece in sorted(pieces, key=cost, reverse=True):
-        min(shares, key=cost).extend(piece)
+    for piece in sorted(pieces, key=cost_of, reverse=True):
+        min(shares, key=cost_of).extend(piece)
     return [s for s in shares if s]
 
 

@@ -1,8 +1,14 @@
 """The matrix's axes (backend x dtype x device x quantity) and its values, computed once.
 
 `--backends a,b` runs the matrix on those backends only (any registered name, e.g. the
-deliberately wrong ones of tests/broken_backends.py); by default, every bundled backend, an
-unavailable one being skipped with its reason. `--cases a,b` narrows the bundled cases.
+deliberately wrong ones of tests/broken_backends.py); by default, every bundled backend and
+execution mode, an unavailable one being skipped with its reason, and so is an accelerator
+column (torch-float64-cuda, jax-float64-gpu) on a machine without one. `--cases a,b` narrows
+the bundled cases.
+
+Slow checks (bpcheck/cost.py: torch-compile, and training runs estimated over a second) carry
+the `slow` mark: the default run (`-m "not slow"`, pyproject.toml) leaves them out and
+`pytest -m slow` runs only them; only the part selected is computed.
 """
 
 from __future__ import annotations
@@ -14,10 +20,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-import backends
-from bpcheck import crosscheck
+from bpcheck import cost, crosscheck
 from reference.case import Case, bundled_cases, load_case
 from tests import broken_backends
+from tests.helpers import common_keys
 
 CASE = "mazur-2015"
 
@@ -39,8 +45,13 @@ def pytest_configure(config: pytest.Config) -> None:
     broken_backends.register_all()
     cases = [load_case(name) for name in matrix_cases(config)]
     trajectories = not config.getoption("--no-trajectories")
+    config._part = selected_part(config)
     config._matrix = crosscheck.Computation(
-        [str(c.path) for c in cases], matrix_backends(config), list(crosscheck.DTYPES), trajectories=trajectories
+        [str(c.path) for c in cases],
+        matrix_backends(config),
+        list(crosscheck.DTYPES),
+        trajectories=trajectories,
+        part=config._part,
     )
     # The exact values too, in a thread (the main process is mostly waiting on imports): they
     # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
@@ -70,6 +81,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         proc.kill()
 
 
+def selected_part(config: pytest.Config) -> str:
+    """ "fast", "slow" or "all": which checks the `-m` expression keeps."""
+    markexpr = config.getoption("markexpr", "") or ""
+    if not markexpr:
+        return "all"
+    try:
+        from _pytest.mark.expression import Expression
+
+        expr = Expression.compile(markexpr)
+        fast, slow = expr.evaluate(lambda m, **_: False), expr.evaluate(lambda m, **_: m == "slow")
+    except Exception:  # a private pytest API: when it changes, compute everything
+        return "all"
+    return "all" if fast and slow else "fast" if fast else "slow" if slow else "none"
+
+
+def slow_marks(backend: str, updates: int | None) -> list[Any]:
+    return [pytest.mark.slow] if cost.slow_reason(backend, updates) else []
+
+
 def matrix_cases(config: pytest.Config) -> list[str]:
     asked = config.getoption("--cases")
     return asked.split(",") if asked else bundled_cases()
@@ -77,19 +107,29 @@ def matrix_cases(config: pytest.Config) -> list[str]:
 
 def matrix_backends(config: pytest.Config) -> list[str]:
     asked = config.getoption("--backends")
-    return asked.split(",") if asked else list(broken_backends.BUNDLED)
+    return asked.split(",") if asked else list(crosscheck.BUNDLED)
 
 
 def _cells(config: pytest.Config) -> list[Any]:
-    """Cells of available backends, and pytest.param skips for unavailable ones."""
+    """Cells of available backends, and pytest.param skips for unavailable ones and for
+    accelerator columns this machine lacks. The worker processes say which are which, so no
+    framework is imported here."""
     out: list[Any] = []
-    for name in matrix_backends(config):
-        status = backends.status(name)
-        if status != "available":
-            out.append(pytest.param(None, marks=pytest.mark.skip(reason=f"{name} {status}"), id=name))
+    for name, found in config._matrix.probes().items():
+        if found.status != "available":
+            out.append(pytest.param(None, marks=pytest.mark.skip(reason=f"{name} {found.status}"), id=name))
             continue
-        out += [crosscheck.Cell(name, dt, dev) for dt in crosscheck.DTYPES for dev in backends.get(name).devices()]
+        out += [crosscheck.Cell(name, dt, dev) for dt in crosscheck.DTYPES for dev in found.devices]
+        if found.accelerator:
+            out += [
+                pytest.param(None, marks=pytest.mark.skip(reason=found.missing), id=f"{name}-{dt}-{found.accelerator}")
+                for dt in crosscheck.DTYPES
+            ]
     return out
+
+
+def _pairs(real: list[crosscheck.Cell]) -> list[tuple[crosscheck.Cell, crosscheck.Cell]]:
+    return [(a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -109,17 +149,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cells = _cells(metafunc.config)
     real = [c for c in cells if isinstance(c, crosscheck.Cell)]
     skipped = [c for c in cells if not isinstance(c, crosscheck.Cell)]
-    if "pair" in metafunc.fixturenames:
-        pairs = [(a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)]
-        params = [pytest.param((a, b), t, id=f"{a.backend}~{b.id}-{t.quantity}") for a, b in pairs for t in targets]
-        metafunc.parametrize(
-            ("pair", "target"),
-            params or [pytest.param(None, None, marks=pytest.mark.skip(reason="fewer than two backends"))],
-        )
-        return
-    params = [pytest.param(c, t, id=f"{c.id}-{t.quantity}") for c in real for t in targets]
+    params = [
+        pytest.param(c, t, id=f"{c.id}-{t.quantity}", marks=slow_marks(c.backend, t.updates))
+        for c in real
+        for t in targets
+    ]
     params += [pytest.param(None, None, marks=s.marks, id=s.id) for s in skipped]
     metafunc.parametrize(("cell", "target"), params)
+
+
+def _pair_id(a: crosscheck.Cell, b: crosscheck.Cell, name: str) -> str:
+    return f"{a.backend}~{b.id}-{name}"
+
+
+def _part_params(config: pytest.Config, name: str, cells: tuple[crosscheck.Cell, ...], id_: str) -> list[Any]:
+    """One param per part ("fast", "slow") in which these cells have checks of case `name`."""
+    trajectories = not config.getoption("--no-trajectories")
+    out = []
+    for part in ("fast", "slow"):
+        if common_keys(name, cells, trajectories, part):
+            marks = [pytest.mark.slow] if part == "slow" else []
+            out.append(pytest.param((name, *cells, part), id=id_ + ("-slow" if part == "slow" else ""), marks=marks))
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -128,16 +179,19 @@ def case() -> Case:
 
 
 def _generate_case_tests(metafunc: pytest.Metafunc) -> None:
-    """The other bundled cases: one test per (case, cell) or (case, pair of cells) covering
-    every quantity (a per-quantity id for ~1,500 quantities x 8 cells would be mostly noise)."""
-    names = [n for n in matrix_cases(metafunc.config) if n != CASE]
-    real = [c for c in _cells(metafunc.config) if isinstance(c, crosscheck.Cell)]
+    """One test per (case, cell, part) covering every quantity, and per (case, pair of cells,
+    part): a per-quantity id for every case would be mostly noise. The post's pairs are here
+    too; its per-quantity ids are test_matrix's."""
+    config = metafunc.config
+    real = [c for c in _cells(config) if isinstance(c, crosscheck.Cell)]
+    names = matrix_cases(config)
     if "case_pair" in metafunc.fixturenames:
-        pairs = [(a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)]
-        params = [pytest.param((n, a, b), id=f"{a.backend}~{b.id}-{n}") for n in names for a, b in pairs]
+        pairs = _pairs(real)
+        params = [p for n in names for a, b in pairs for p in _part_params(config, n, (a, b), _pair_id(a, b, n))]
         metafunc.parametrize("case_pair", params or [pytest.param(None, marks=pytest.mark.skip(reason="no pairs"))])
     else:
-        params = [pytest.param((n, c), id=f"{c.id}-{n}") for n in names for c in real]
+        names = [n for n in names if n != CASE]
+        params = [p for n in names for c in real for p in _part_params(config, n, (c,), f"{c.id}-{n}")]
         metafunc.parametrize("case_cell", params or [pytest.param(None, marks=pytest.mark.skip(reason="no cases"))])
 
 

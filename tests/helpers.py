@@ -3,12 +3,13 @@ far apart in ULPs, against which bound."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from bpcheck.crosscheck import figure_agrees
+from bpcheck.crosscheck import Cell, figure_agrees, selected
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
-from reference.case import Figure
+from reference.case import Figure, load_case
 
 
 def assert_near_exact(got: float | str, exact: Any, dtype: str, stage: str, where: str, rho: float = 1.0) -> None:
@@ -45,3 +46,16 @@ def assert_matches_figure(
         f"{where}: got {got!r}, the post prints {figure.value} ({figure.section}); allowed: one unit "
         f"({figure.unit}) + {allowed_ulps(stage, rho):g} ULPs of {dtype}; off by {abs(got - float(figure.value)):.3g}"
     )
+
+
+def common_keys(name: str, cells: tuple[Cell, ...], trajectories: bool, part: str) -> list[tuple[str, str]]:
+    """The (quantity, config) targets of case `name` that every one of `cells` has in `part`."""
+    chosen = [_keys(name, c.backend, trajectories, part) for c in cells]
+    return sorted(frozenset.intersection(*chosen))
+
+
+@cache
+def _keys(name: str, backend: str, trajectories: bool, part: str) -> frozenset[tuple[str, str]]:
+    """(what is slow depends on the backend alone, not on dtype or device)"""
+    cell = Cell(backend, "float64", "cpu")
+    return frozenset((t.quantity, t.config) for t in selected(load_case(name), cell, trajectories, part))

@@ -10,6 +10,7 @@ import pytest
 
 import backends
 from backends.protocol import METHODS, Backend
+from bpcheck.crosscheck import BUNDLED
 from reference.case import load_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +42,31 @@ def test_importing_the_registry_imports_no_framework():
 
 
 def test_unknown_backend_is_a_key_error_listing_the_valid_names():
-    with pytest.raises(KeyError, match="valid: reference, numpy, torch, jax"):
-        backends.get("tensorflow")
+    with pytest.raises(KeyError, match="valid: reference, numpy, torch, torch-func, torch-compile, jax, jax-jit"):
+        backends.get("mxnet")
 
 
-@pytest.mark.parametrize("name", ["reference", "numpy", "torch", "jax"])
+def test_a_factory_that_does_not_exist_is_unavailable_with_the_reason():
+    backends.register("ghost", "backends.numpy_backend:NoSuchBackend")
+    try:
+        assert backends.status("ghost") == "unavailable: backends.numpy_backend has no NoSuchBackend"
+    finally:
+        backends._REGISTRY.pop("ghost")
+        backends._LOADED.pop("ghost", None)
+
+
+@pytest.mark.parametrize("name", ["torch", "jax", "jax-jit", "torch-func"])
+def test_an_absent_accelerator_is_a_column_with_a_reason(name):
+    """The matrix shows torch-float64-cuda / jax-float64-gpu as skipped, saying why."""
+    if backends.status(name) != "available":
+        pytest.skip(f"{name} {backends.status(name)}")
+    b = backends.get(name)
+    assert b.accelerator in ("cuda", "gpu")
+    if b.accelerator not in b.devices():
+        assert b.accelerator_missing().startswith(f"no {'CUDA device' if b.accelerator == 'cuda' else 'GPU'} here")
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
 def test_bundled_backends_implement_the_protocol(name):
     if backends.status(name) != "available":
         pytest.skip(f"{name} {backends.status(name)}")
@@ -56,9 +77,9 @@ def test_bundled_backends_implement_the_protocol(name):
 def test_jax_refuses_float64_when_x64_is_off():
     """JAX without jax_enable_x64 would silently compute in float32: the backend says so."""
     jax = pytest.importorskip("jax")
-    if backends.status("jax") != "available":
-        pytest.skip(backends.status("jax"))
-    b = backends.get("jax")
+    if backends.status("jax-jit") != "available":
+        pytest.skip(backends.status("jax-jit"))
+    b = backends.get("jax-jit")
     from backends.protocol import DtypeError
 
     assert b.forward(CASE, CASE.parameters, "float64", "cpu")["E_total"] > 0

@@ -1,14 +1,17 @@
 """Every other bundled case (batches, both reductions, three bias conventions, XOR, a deeper
-mixed network, softmax): each cell agrees with the exact oracle and every pair of cells with
-each other, over every quantity of one step and of its training run. One test per case and
-cell; a failure lists each quantity off, with got / exact / ULPs / bound."""
+mixed network, softmax): each cell agrees with the exact oracle, and (the post's case too)
+every pair of cells with each other, over every quantity of one step and of its training run.
+One test per case, cell or pair, and part (the slow checks apart); a failure lists each
+quantity off, with got / exact / ULPs / bound."""
 
 from __future__ import annotations
 
+from bpcheck.crosscheck import Cell
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
 from reference.case import load_case
 from reference.quantities import stage
+from tests.helpers import common_keys
 
 SHOW = 12  # quantities listed in a failure message
 
@@ -18,13 +21,17 @@ def _report(where: str, bad: list[str]) -> str:
     return f"{where}: {len(bad)} quantities off:\n  " + "\n  ".join(bad[:SHOW]) + more
 
 
-def test_case_exact(case_cell, values, exact, rho):
-    name, cell = case_cell
+def _keys(name: str, cells: tuple[Cell, ...], part: str, request) -> list[tuple[str, str]]:
+    return common_keys(name, cells, not request.config.getoption("--no-trajectories"), part)
+
+
+def test_case_exact(case_cell, values, exact, rho, request):
+    name, cell, part = case_cell
     case = load_case(name)
     got, truth, kappa = values[(name, cell)], exact[name][cell.dtype], rho[name]
     bad = []
-    for key, x in truth.items():
-        v = got[key]
+    for key in _keys(name, (cell,), part, request):
+        x, v = truth[key], got[key]
         if isinstance(v, str):
             bad.append(f"{key[0]}: the backend raised: {v}")
             continue
@@ -34,12 +41,13 @@ def test_case_exact(case_cell, values, exact, rho):
     assert not bad, _report(f"{cell.id} {name}", bad)
 
 
-def test_case_pairwise(case_pair, values, exact, rho):
-    name, a, b = case_pair
+def test_case_pairwise(case_pair, values, exact, rho, request):
+    name, a, b, part = case_pair
     case = load_case(name)
     va, vb, truth, kappa = values[(name, a)], values[(name, b)], exact[name][a.dtype], rho[name]
     bad = []
-    for key, x in truth.items():
+    for key in _keys(name, (a, b), part, request):
+        x = truth[key]
         if isinstance(va[key], str) or isinstance(vb[key], str):
             continue  # reported by test_case_exact
         d, bound = abs(va[key] - vb[key]) / ulp(x, a.dtype), allowed_ulps(stage(case.layout, key[0]), kappa[key])

@@ -92,7 +92,7 @@ def test_a_failing_backend_exits_1(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--backend", "tensorflow"], "unknown backend 'tensorflow'; valid: reference, numpy, torch, jax"),
+        (["run", "--backend", "mxnet"], "unknown backend 'mxnet'; valid: reference, numpy, torch, torch-func"),
         (["run", "--dtype", "float16"], "unknown dtype 'float16'; valid: float64, float32"),
         (["run", "--case", "mazur-2016"], "unknown case 'mazur-2016'; valid: batch-mean, batch-sum"),
         (["run", "--case", "missing.toml"], "missing.toml: no such file"),

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import backends
 from bpcheck import crosscheck
+from bpcheck.cost import SLOW_BACKENDS
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulps
 from reference.case import PLAIN, Case, case_file, parse_case
@@ -31,7 +32,7 @@ from reference.oracle import exact_step, rounded_parameters
 from reference.quantities import Layout
 
 #: Examples per backend in the default profile: JAX compiles each new network shape (~1 s).
-DEFAULT_EXAMPLES = {"reference": 8, "numpy": 8, "torch": 5, "jax": 2}
+DEFAULT_EXAMPLES = {"reference": 8, "numpy": 8, "torch": 5, "torch-func": 3, "jax-jit": 2, "jax": 2, "torch-compile": 1}
 RECORD = os.environ.get("BPCHECK_RECORD_ULPS")  # path: append the worst ULPs/rho seen per example
 
 
@@ -103,7 +104,9 @@ def _off_the_kinks(case: Case) -> bool:
     return all(abs(float(v)) > 1e-6 for k, v in step.items() if k.partition("[")[0] in names)
 
 
-@pytest.mark.parametrize("backend", list(DEFAULT_EXAMPLES))
+@pytest.mark.parametrize(
+    "backend", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_BACKENDS else []) for n in DEFAULT_EXAMPLES]
+)
 def test_random_networks_agree_with_exact(backend, request):
     if backends.status(backend) != "available":
         pytest.skip(f"{backend} {backends.status(backend)}")

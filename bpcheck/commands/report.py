@@ -8,7 +8,7 @@ from pathlib import Path
 
 import backends
 from bpcheck import crosscheck
-from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
 from bpcheck.reporting.output import Exists, Progress, write_directory
 from reference.case import CaseError, bundled_cases, load_case
 
@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-trajectories", action="store_true", help="skip the values that need training (quicker)")
     p.add_argument("--steps", type=int, help="training steps drawn in the pictures (default: the post's 10,000)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
+    add_slow_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no closing line")
     p.add_argument(
         "--update-baseline",
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"backend {name} is {backends.status(name)}")
     progress = Progress(report.units(cases, names, dtypes), args.quiet)
     try:
-        doc = report.generate(cases, names, dtypes, args.jobs, not args.no_trajectories, args.steps, progress)
+        part = "all" if args.slow else "fast"
+        doc = report.generate(cases, names, dtypes, args.jobs, not args.no_trajectories, args.steps, progress, part)
         progress.show("drawing the pictures, writing the files")
         write_directory(out, report.files(doc), args.force)
         if args.update_baseline:
@@ -68,4 +70,6 @@ def run(args: argparse.Namespace) -> int:
         failing = sum(r["verdict"] in ("fail", "not-reproduced") for r in doc["records"])
         where = f"{out}/" + (f" and {report.BASELINE}/" if args.update_baseline else "")
         print(f"report: {where} ({len(doc['records'])} values, {failing} failing)", file=sys.stderr)
+        if note := left_out(names, args.slow):
+            print(note, file=sys.stderr)
     return 1 if any(r["verdict"] in ("fail", "not-reproduced") for r in doc["records"]) else 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import backends
 from bpcheck import crosscheck, table
-from bpcheck.cliutil import UsageError, choose, split, write_atomically
+from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split, write_atomically
 from reference.case import CaseError, load_case
 
 NAME = "run"
@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-trajectories", action="store_true", help="skip the figures that need 10,000 training steps (quicker)"
     )
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
+    add_slow_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,13 +40,16 @@ def run(args: argparse.Namespace) -> int:
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs, not args.no_trajectories)
+    part = "all" if args.slow else "fast"
+    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs, not args.no_trajectories, part)
     if asked and unavailable:
         name, reason = next(iter(unavailable.items()))
         raise UsageError(f"backend {name} is {reason}")
     text = table.render(records)
     if unavailable:
         text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
+    if note := left_out([n for n in names if n not in unavailable], args.slow):
+        text += "\n" + note
     print(json.dumps(crosscheck.as_json(records), indent=1) if args.json else text)
     if not args.no_report:
         out = Path(args.out or Path("reports") / f"run-{case.name}")

@@ -21,6 +21,7 @@ from typing import Any
 
 import backends
 from bpcheck.cliutil import write_atomically
+from bpcheck.cost import in_part
 from bpcheck.ulps import ulps
 from reference import arith
 from reference.case import Case, load_case
@@ -85,7 +86,13 @@ def exact_curve(case: Case, dtype: str, config: str, steps: int) -> list[str]:
 
 
 def compute(
-    case: Case, names: list[str], dtypes: list[str], steps: int | None = None, jobs: int | None = None, tick: Any = None
+    case: Case,
+    names: list[str],
+    dtypes: list[str],
+    steps: int | None = None,
+    jobs: int | None = None,
+    tick: Any = None,
+    part: str = "all",
 ) -> list[dict[str, Any]]:
     """One curve per available backend x dtype x device: sampled steps, values, exact values
     and ULP distances. `tick(label)` is called as each curve is done."""
@@ -94,7 +101,7 @@ def compute(
     cells = [
         (b, dt, dev)
         for b in names
-        if backends.status(b) == "available"
+        if backends.status(b) == "available" and in_part(b, n, part)
         for dt in dtypes
         for dev in backends.get(b).devices()
     ]

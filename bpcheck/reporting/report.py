@@ -24,6 +24,7 @@ def generate(
     trajectories: bool = True,
     steps: int | None = None,
     progress: Progress | None = None,
+    part: str = "all",
 ) -> dict[str, Any]:
     """The results document. Curves are drawn for the main case (the post's example if asked
     for); `steps` shortens them (default: up to the case's last published E_total figure)."""
@@ -32,18 +33,19 @@ def generate(
     unavailable: dict[str, str] = {}
     for case in cases:
         progress.show(f"cross-check {case.name}")
-        recs, unav = crosscheck.run(case, names, dtypes, jobs, trajectories)
+        recs, unav = crosscheck.run(case, names, dtypes, jobs, trajectories, part)
         records += recs
         unavailable.update(unav)
         progress.tick(f"cross-check {case.name}")
     main = next((c for c in cases if c.name == "mazur-2015"), cases[0])
     progress.show("training curves")
-    drawn = curves.compute(main, names, dtypes, steps, jobs, progress.tick)
+    drawn = curves.compute(main, names, dtypes, steps, jobs, progress.tick, part)
     progress.show("environment")
     env = environment.capture(names)
     env["compute"] = {
         "jobs": jobs or "CPU count",
         "worker_threads": "OMP/MKL/OPENBLAS_NUM_THREADS=1 in each worker process (bpcheck.crosscheck)",
+        "part": part,
     }
     return results.build(records, unavailable, env, cases, drawn)
 
