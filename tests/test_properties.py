@@ -31,7 +31,7 @@ from reference.oracle import exact_step, rounded_parameters
 from reference.quantities import Layout
 
 #: Examples per backend in the default profile: JAX compiles each new network shape (~1 s).
-DEFAULT_EXAMPLES = {"reference": 8, "numpy": 8, "torch": 5, "jax": 2}
+DEFAULT_EXAMPLES = {"reference": 8, "numpy": 8, "torch": 5, "jax": 2, "tensorflow": 3, "autograd": 3}
 RECORD = os.environ.get("BPCHECK_RECORD_ULPS")  # path: append the worst ULPs/rho seen per example
 
 
