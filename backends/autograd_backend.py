@@ -65,7 +65,7 @@ def linear(a: Any, w: Any, b: Any) -> Any:
 def output_first(a: Any, w: Any, b: Any, eta: Any) -> Any:
     """z = a W^T + b, whose VJP hands the layer below delta backpropagated through the
     *updated* W+ = W - eta dE/dW: the "output-first" rule in one backwards pass."""
-    return a @ w.T + b
+    return linear(a, w, b)
 
 
 defvjp(
@@ -76,14 +76,16 @@ defvjp(
 )
 
 
+def _out(spec: mlp.Spec, l: int, z: Any) -> Any:
+    """Layer l's output from its net input: softmax at a softmax-ce output, else the activation."""
+    if l == len(spec.activations) - 1 and spec.loss == "softmax-ce":
+        return anp.exp(z - logsumexp(z, axis=1, keepdims=True))
+    return activate(spec.activations[l], z)
+
+
 def _layer(spec: mlp.Spec, l: int, a: Any, w: Any, b: Any, lin: Linear = linear) -> tuple[Any, Any]:
     z = lin(a, w, b)
-    last = l == len(spec.activations) - 1
-    return z, (
-        anp.exp(z - logsumexp(z, axis=1, keepdims=True))
-        if last and spec.loss == "softmax-ce"
-        else activate(spec.activations[l], z)
-    )
+    return z, _out(spec, l, z)
 
 
 def _reduce(spec: mlp.Spec, e_o: Any) -> Any:
@@ -99,15 +101,9 @@ def _e_from_out(spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[Any], t: A
 
 
 def _e_from_net(spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[Any], t: Any) -> Any:
-    last = l == len(w) - 1
-    if last:
-        a = (
-            anp.exp(z - logsumexp(z, axis=1, keepdims=True))
-            if spec.loss == "softmax-ce"
-            else activate(spec.activations[l], z)
-        )
-        return _reduce(spec, errors(spec.loss, z, a, t))
-    return _e_from_out(spec, l, activate(spec.activations[l], z), w, b, t)
+    if l == len(w) - 1:
+        return _reduce(spec, errors(spec.loss, z, _out(spec, l, z), t))
+    return _e_from_out(spec, l, _out(spec, l, z), w, b, t)
 
 
 def _through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
