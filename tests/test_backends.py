@@ -11,7 +11,9 @@ import pytest
 import backends
 from backends.protocol import METHODS, Backend
 from bpcheck.crosscheck import BUNDLED
+from reference import mlp
 from reference.case import load_case
+from reference.oracle import rounded_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = load_case("mazur-2015")
@@ -22,11 +24,18 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_import_backends_needs_numpy_alone():
-    """With torch and jax made unimportable, `import backends` works and both show a reason."""
+    """With torch and jax made unimportable, `import backends` works and both show a reason.
+    (Blocked by an import hook, not sys.modules['torch'] = None: SciPy, which autograd loads,
+    takes a None there for an imported torch and fails with AttributeError.)"""
     proc = _python(
-        "import sys; sys.modules['torch'] = None; sys.modules['jax'] = None\n"
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in ('torch', 'jax'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
         "import backends\n"
-        "assert 'torch' not in sys.modules or sys.modules['torch'] is None\n"
+        "assert 'torch' not in sys.modules\n"
         "for n in backends.names(): print(n, '=', backends.status(n))"
     )
     assert proc.returncode == 0, proc.stderr
@@ -42,7 +51,7 @@ def test_importing_the_registry_imports_no_framework():
 
 
 def test_unknown_backend_is_a_key_error_listing_the_valid_names():
-    with pytest.raises(KeyError, match="valid: reference, numpy, torch, torch-func, torch-compile, jax, jax-jit"):
+    with pytest.raises(KeyError, match="valid: reference, numpy, torch, .*jax-jit, tensorflow, autograd"):
         backends.get("mxnet")
 
 
@@ -90,3 +99,37 @@ def test_jax_refuses_float64_when_x64_is_off():
         assert b.forward(CASE, CASE.parameters, "float32", "cpu")["E_total"] > 0
     finally:
         jax.config.update("jax_enable_x64", True)
+
+
+def test_tensorflow_runs_with_tf32_off_and_an_exact_leaky_relu_slope():
+    """TF32 is switched off at load; tf.nn.leaky_relu keeps its slope as a float32 attribute
+    (so in float64 it is 0.009999999776482582): the backend's leaky ReLU uses 0.01 itself."""
+    if backends.status("tensorflow") != "available":
+        pytest.skip(backends.status("tensorflow"))
+    import tensorflow as tf
+
+    from backends import tensorflow_backend as tfb
+
+    backends.get("tensorflow")
+    assert not tf.config.experimental.tensor_float_32_execution_enabled()
+    z = tf.constant([-1.0], tf.float64)
+    assert float(tfb.activate("leaky_relu", z)[0]) == -0.01
+    assert float(tf.nn.leaky_relu(z, 0.01)[0]) == float(tf.constant(-0.01, tf.float32))  # the quirk
+
+
+def test_autograd_refuses_float64_leaking_into_float32(monkeypatch):
+    """anp.where's gradient is float64 whatever its input: a float32 step that used it would
+    be computed partly in float64. The dtype check sees every array, so it says so."""
+    if backends.status("autograd") != "available":
+        pytest.skip(backends.status("autograd"))
+    import autograd.numpy as anp
+
+    from backends import autograd_backend as agb
+    from backends.protocol import DtypeError
+
+    b, case = backends.get("autograd"), load_case("deep-mixed")
+    params = rounded_parameters(case, "float32")
+    assert b.gradients(case, params, "float32", "cpu")["dE_total/dw1"] != 0
+    monkeypatch.setattr(agb, "activate", lambda kind, z: anp.where(z > 0, z, z * mlp.LEAKY_SLOPE))
+    with pytest.raises(DtypeError, match="float32 but the framework computed in float32\\+float64"):
+        b.gradients(case, {**params, "w1": 0.25}, "float32", "cpu")

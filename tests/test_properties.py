@@ -32,7 +32,17 @@ from reference.oracle import exact_step, rounded_parameters
 from reference.quantities import Layout
 
 #: Examples per backend in the default profile: JAX compiles each new network shape (~1 s).
-DEFAULT_EXAMPLES = {"reference": 8, "numpy": 8, "torch": 5, "torch-func": 3, "jax-jit": 2, "jax": 2, "torch-compile": 1}
+DEFAULT_EXAMPLES = {
+    "reference": 8,
+    "numpy": 8,
+    "torch": 5,
+    "torch-func": 3,
+    "jax-jit": 2,
+    "tensorflow": 3,
+    "autograd": 3,
+    "jax": 2,
+    "torch-compile": 1,
+}
 RECORD = os.environ.get("BPCHECK_RECORD_ULPS")  # path: append the worst ULPs/rho seen per example
 
 

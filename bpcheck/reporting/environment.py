@@ -15,7 +15,7 @@ from typing import Any
 import backends
 
 #: Distributions whose versions matter to the numbers (or to the pictures).
-PACKAGES = ("numpy", "torch", "jax", "jaxlib", "mpmath", "gmpy2", "matplotlib")
+PACKAGES = ("numpy", "torch", "jax", "jaxlib", "tensorflow-cpu", "autograd", "mpmath", "gmpy2", "matplotlib")
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
 
 
@@ -92,7 +92,7 @@ def backend_settings(name: str) -> dict[str, Any]:
     if status != "available":
         return out
     out["devices"] = backends.get(name).devices()
-    reader = {"torch": _torch, "jax": _jax, "numpy": _numpy}.get(name)
+    reader = {"torch": _torch, "jax": _jax, "numpy": _numpy, "tensorflow": _tensorflow, "autograd": _autograd}.get(name)
     if reader is not None:
         try:
             out.update(reader())
@@ -123,6 +123,23 @@ def _jax() -> dict[str, Any]:
         "default_matmul_precision": getattr(jax.config, "jax_default_matmul_precision", None),
         "jax_devices": [str(d) for d in jax.devices()],
     }
+
+
+def _tensorflow() -> dict[str, Any]:
+    import tensorflow as tf
+
+    return {
+        "version": tf.__version__,
+        "tensor_float_32_execution": tf.config.experimental.tensor_float_32_execution_enabled(),
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # None: TF's default (on for x86)
+        "tf_devices": [d.name for d in tf.config.list_physical_devices()],
+        "threads": tf.config.threading.get_intra_op_parallelism_threads(),  # 0: as many as TF sees cores
+        "interop_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+
+
+def _autograd() -> dict[str, Any]:
+    return {"version": metadata.version("autograd")}
 
 
 def _numpy() -> dict[str, Any]:
