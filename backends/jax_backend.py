@@ -15,6 +15,7 @@ import os
 import warnings
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 # A correctness run needs a few kilobytes: without this JAX takes 75% of the GPU's memory at
@@ -32,6 +33,22 @@ from reference.case import Case, Config
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def _persistent_cache() -> None:
+    """Compiled programs kept between runs (JAX's own cache; the same executable, so the same
+    numbers): the matrix compiles ~50 small programs, ~0.5 s each. BPCHECK_JAX_CACHE=off
+    disables it, =DIR moves it (default ~/.cache/backprop-crosscheck/jax)."""
+    setting = os.environ.get("BPCHECK_JAX_CACHE", "")
+    if setting == "off":
+        return
+    base = Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    jax.config.update("jax_compilation_cache_dir", str(base / "backprop-crosscheck" / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_persistent_cache()
 
 
 def x64_enabled() -> bool:

@@ -139,8 +139,15 @@ def _lists(v: Any) -> Any:
 class TensorflowBackend(StepBackend):
     name = "tensorflow"
 
+    accelerator = "gpu"
+
     def devices(self) -> list[str]:
         return ["cpu"] + (["gpu"] if tf.config.list_physical_devices("GPU") else [])
+
+    def accelerator_missing(self) -> str:
+        cuda = tf.sysconfig.get_build_info().get("is_cuda_build", False)
+        why = "" if cuda else ": this TensorFlow build has no GPU support (tensorflow-cpu)"
+        return f"no GPU here (tf.config.list_physical_devices('GPU') is empty{why})"
 
     def _tensors(self, case: Case, params: dict[str, float], dtype: str) -> tuple[Any, ...]:
         lay = case.layout

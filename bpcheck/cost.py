@@ -19,13 +19,13 @@ SLOW_BACKENDS: dict[str, str] = {
 STEP_SECONDS: dict[str, float] = {
     "reference": 3e-6,
     "numpy": 12e-6,
-    "torch": 3e-4,
+    "torch": 3.5e-4,
     "torch-func": 2e-3,
     "torch-compile": 1e-3,
     "jax": 15e-3,
     "jax-jit": 1e-6,
-    "tensorflow": 1e-4,
-    "autograd": 2e-4,
+    "tensorflow": 4e-5,
+    "autograd": 1e-3,
 }
 
 #: A training run estimated to take longer than this goes to the slow part.
@@ -41,8 +41,8 @@ STARTUP_SECONDS: dict[str, float] = {
     "torch-compile": 30.0,
     "jax": 3.0,
     "jax-jit": 1.2,
-    "tensorflow": 2.0,
-    "autograd": 0.5,
+    "tensorflow": 1.5,
+    "autograd": 1.0,
 }
 
 

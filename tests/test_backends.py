@@ -10,6 +10,7 @@ import pytest
 
 import backends
 from backends.protocol import METHODS, Backend
+from bpcheck.cost import SLOW_BACKENDS
 from bpcheck.crosscheck import BUNDLED
 from reference import mlp
 from reference.case import load_case
@@ -24,14 +25,14 @@ def _python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_import_backends_needs_numpy_alone():
-    """With torch and jax made unimportable, `import backends` works and both show a reason.
+    """With every framework made unimportable, `import backends` works and each shows a reason.
     (Blocked by an import hook, not sys.modules['torch'] = None: SciPy, which autograd loads,
     takes a None there for an imported torch and fails with AttributeError.)"""
     proc = _python(
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.partition('.')[0] in ('torch', 'jax'):\n"
+        "        if name.partition('.')[0] in ('torch', 'jax', 'tensorflow', 'autograd'):\n"
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import backends\n"
@@ -64,7 +65,7 @@ def test_a_factory_that_does_not_exist_is_unavailable_with_the_reason():
         backends._LOADED.pop("ghost", None)
 
 
-@pytest.mark.parametrize("name", ["torch", "jax", "jax-jit", "torch-func"])
+@pytest.mark.parametrize("name", ["torch", "torch-func", "jax-jit", "tensorflow"])
 def test_an_absent_accelerator_is_a_column_with_a_reason(name):
     """The matrix shows torch-float64-cuda / jax-float64-gpu as skipped, saying why."""
     if backends.status(name) != "available":
@@ -75,7 +76,9 @@ def test_an_absent_accelerator_is_a_column_with_a_reason(name):
         assert b.accelerator_missing().startswith(f"no {'CUDA device' if b.accelerator == 'cuda' else 'GPU'} here")
 
 
-@pytest.mark.parametrize("name", list(BUNDLED))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_BACKENDS else []) for n in BUNDLED]
+)
 def test_bundled_backends_implement_the_protocol(name):
     if backends.status(name) != "available":
         pytest.skip(f"{name} {backends.status(name)}")
