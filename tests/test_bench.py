@@ -1,0 +1,111 @@
+"""`bpcheck bench --quick`: the JSON's structure, ratios, the files rendered from it, bad input
+(one line on stderr, exit 2: main() returning rather than raising means no traceback)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bpcheck import bench
+from bpcheck.cli import main
+
+NAMES = ["reference", "numpy"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One quick run, in this process (the frameworks and matplotlib are imported once)."""
+    out = tmp_path_factory.mktemp("bench")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["bench", "--quick", "--backend", ",".join(NAMES), "--out", str(out)])
+    assert code == 0, stderr.getvalue()
+    return out, stdout.getvalue()
+
+
+def test_every_backend_and_measurement_is_there(report):
+    out, _ = report
+    doc = json.loads((out / "bench.json").read_text())
+    s = doc["settings"]
+    assert doc["schema"] == "bpcheck-bench/1" and s["quick"] and s["backends"] == NAMES
+    assert set(NAMES) <= set(doc["environment"]["backends"]) and doc["unavailable"] == {}
+    got = {(r["backend"], r["measurement"], r["dtype"], r["size"]) for r in doc["measurements"]}
+    sizes = {"forward-backward": [None], "train": [None], "width": s["widths"], "batch": s["batches"]}
+    want = {(b, m, dt, n) for b in NAMES for m in bench.MEASUREMENTS for dt in bench.DTYPES for n in sizes[m]}
+    assert got == want and len(doc["measurements"]) == len(want)
+    fb = [r for r in doc["measurements"] if r["measurement"] == "forward-backward"]
+    assert all(r["method"] == bench.FB_METHOD and r["calls_per_repeat"] >= 1 for r in fb)
+    assert {r["steps"] for r in doc["measurements"] if r["measurement"] == "train"} == {s["train_steps"]}
+
+
+def test_times_and_ratios(report):
+    doc = json.loads((report[0] / "bench.json").read_text())
+    groups: dict[tuple, list[dict]] = {}
+    for r in doc["measurements"]:
+        if r["status"] != "ok":  # a point may be skipped past the cap on a slow machine, never an error
+            assert r["status"] == "skipped" and r["reason"] and r["ratio"] is None, r
+            continue
+        assert r["first_seconds"] > 0 and r["raw_seconds"] and all(t > 0 for t in r["raw_seconds"])
+        assert r["repeats"] == len(r["raw_seconds"]) and r["seconds"] == min(r["raw_seconds"])
+        assert r["per_step"] == r["seconds"] / r["steps"]
+        groups.setdefault((r["measurement"], r["dtype"], r["size"]), []).append(r)
+    for rs in groups.values():
+        for field in ("ratio", "first_ratio"):
+            assert all(r[field] >= 1 for r in rs) and min(r[field] for r in rs) == 1.0
+
+
+def test_markdown_and_plot_are_rendered_from_the_json(report):
+    out, stdout = report
+    doc = json.loads((out / "bench.json").read_text())
+    md = (out / "bench.md").read_text()
+    assert md == bench.markdown(doc)
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for r in doc["measurements"]:
+        if r["status"] == "ok":
+            figure = f"{bench.seconds(r['per_step'])} ({bench.ratio(r['ratio'])})"
+            assert f"| {figure} |" in md and figure in stdout
+    numpy64 = next(
+        r for r in doc["measurements"] if (r["backend"], r["measurement"], r["dtype"]) == ("numpy", "train", "float64")
+    )
+    row = next(line for line in md.splitlines() if line.startswith("| numpy | float64 |"))
+    assert row.endswith(f"| {bench.cell(numpy64, first=True)} | {bench.cell(numpy64)} |")
+
+
+def test_render_from_the_json_alone(report, capsys, tmp_path):
+    out, _ = report
+    assert main(["bench", "--render", str(out / "bench.json"), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "bench.md").read_text() == (out / "bench.md").read_text()
+    assert (tmp_path / "bench.png").exists() and not (tmp_path / "bench.json").exists()
+
+
+def test_generated_cases_are_deterministic_data():
+    case = bench.width_case(3, 7)
+    assert case.spec.sizes == (3, 3, 3) and len(case.parameters) == 2 * 9 + 6
+    assert bench.width_case.__wrapped__(3, 7).parameters == case.parameters
+    batch = bench.batch_case(4, 7)
+    assert len(batch.inputs) == 4 and batch.inputs[0] == (0.05, 0.1) and batch.spec.reduction == "mean"
+    assert batch.parameters["w5"] == 0.4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--backend", "nope"], "unknown backend 'nope'; valid: reference, numpy"),
+        (["--backend", "reference,nope"], "unknown backend 'nope'; valid: reference, numpy"),
+        (["--dtype", "float16"], "unknown dtype 'float16'; valid: float64, float32"),
+        (["--max-seconds", "0"], "--max-seconds must be a number > 0, got 0"),
+        (["--max-seconds", "soon"], "argument --max-seconds: invalid float value: 'soon'"),
+        (["--render", "missing.json"], "missing.json: cannot be read as JSON"),
+        (["--quick", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
+    code = main(["bench", "--out", str(tmp_path), *argv])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("bpcheck: error: ") and message in err, err
+    assert not list(tmp_path.iterdir())
