@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -38,6 +39,8 @@ class Settings:
     dtypes: list[str]
     quick: bool = False
     max_seconds: float = 2.0  # per point: repeats stop, and larger sizes are skipped, past it
+    series_factor: float = 15.0  # a width or batch series stops after this many max_seconds
+    once_factor: float = 10.0  # a training run whose first call takes longer is not repeated
     repeats: int = 5
     train_steps: int = 10_000
     scaling_steps: int = 10  # per train() call of a width or batch point: the same on every call
@@ -48,7 +51,17 @@ class Settings:
 
 def quick_settings(names: list[str], dtypes: list[str], max_seconds: float | None) -> Settings:
     """Tiny sizes and few steps (for tests)."""
-    return Settings(names, dtypes, True, max_seconds or 0.25, 2, 100, 2, (2, 4, 8), (1, 4, 16))
+    return Settings(
+        names,
+        dtypes,
+        True,
+        max_seconds or 0.25,
+        repeats=2,
+        train_steps=100,
+        scaling_steps=2,
+        widths=(2, 4, 8),
+        batches=(1, 4, 16),
+    )
 
 
 def status(name: str) -> str:
@@ -135,12 +148,12 @@ def _seconds(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _repeat(call: Callable[[], object], repeats: int, cap: float) -> tuple[float, list[float]]:
+def _repeat(call: Callable[[], object], repeats: int, cap: float, once: float) -> tuple[float, list[float]]:
     """(the warm-up call's seconds, each timed repeat's): repeats stop once the next would pass
-    `cap` seconds for the whole point; there is always one."""
+    `cap` seconds for the whole point; there is one unless the warm-up took over `once` seconds."""
     start = time.perf_counter()
     first, raw = _seconds(call), list[float]()
-    while len(raw) < repeats:
+    while len(raw) < repeats and first <= once:
         raw.append(_seconds(call))
         if time.perf_counter() - start + raw[-1] > cap:
             break
@@ -164,14 +177,17 @@ def _record(
 
 
 def _timed(rec: dict[str, Any], first: float, raw: list[float], calls: int = 1) -> dict[str, Any]:
-    best = min(raw)
+    """The record with its times; with no repeat, only the first call's (status skipped)."""
+    best = min(raw, default=None)
+    if best is None:
+        rec = rec | {"status": "skipped", "reason": f"not repeated: the first call took {first:.3g} s"}
     return rec | {
         "first_seconds": first,
         "raw_seconds": raw,
         "repeats": len(raw),
         "calls_per_repeat": calls,
         "seconds": best,
-        "per_step": best / rec["steps"],
+        "per_step": None if best is None else best / rec["steps"],
         "first_per_step": first / rec["steps"],
     }
 
@@ -217,9 +233,8 @@ def train(b: Any, device: str, dtype: str, s: Settings) -> dict[str, Any]:
     rec = _record("train", b.name, device, dtype, CASE, None, s.train_steps)
     params, config = rounded_parameters(case, dtype), case.configs["as-written"]
     try:
-        first, raw = _repeat(
-            lambda: b.train(case, params, config, s.train_steps, dtype, device), s.repeats, s.max_seconds
-        )
+        call = partial(b.train, case, params, config, s.train_steps, dtype, device)
+        first, raw = _repeat(call, s.repeats, s.max_seconds, s.once_factor * s.max_seconds)
         return _timed(rec, first, raw)
     except Exception as err:
         return _failed(rec, err)
@@ -233,8 +248,11 @@ def scaling(b: Any, device: str, dtype: str, axis: str, s: Settings) -> list[dic
     out: list[dict[str, Any]] = []
     last: tuple[int, float] | None = None
     skip: str | None = None
+    start, budget = time.perf_counter(), s.series_factor * s.max_seconds
     for size in sizes:
         rec = _record(axis, b.name, device, dtype, f"{axis}-{size}", size, s.scaling_steps)
+        if skip is None and time.perf_counter() - start > budget:
+            skip = f"the {axis} series' {budget:g} s were spent before {axis} {size}"
         if skip is None and last is not None:
             guess = last[1] * work(size) / work(last[0])
             if guess > s.max_seconds:
@@ -245,7 +263,7 @@ def scaling(b: Any, device: str, dtype: str, axis: str, s: Settings) -> list[dic
         try:
             case = make(size, s.seed)
             call = partial(b.train, case, rounded_parameters(case, dtype), case.config, s.scaling_steps, dtype, device)
-            out.append(_timed(rec, *_repeat(call, s.repeats, s.max_seconds)))
+            out.append(_timed(rec, *_repeat(call, s.repeats, s.max_seconds, math.inf)))
         except Exception as err:
             out.append(_failed(rec, err))
             skip = f"{axis} {size} failed"
@@ -258,23 +276,23 @@ def scaling(b: Any, device: str, dtype: str, axis: str, s: Settings) -> list[dic
 
 def add_ratios(records: list[dict[str, Any]]) -> None:
     """ratio (of per_step) and first_ratio: each figure over the fastest of its measurement,
-    dtype and size among this run's measured records."""
+    dtype and size among this run's records that have it."""
     for field, ratio in (("per_step", "ratio"), ("first_per_step", "first_ratio")):
         best: dict[tuple[Any, ...], float] = {}
         for r in records:
-            if r["status"] == "ok":
+            if r.get(field) is not None:
                 key = (r["measurement"], r["dtype"], r["size"])
                 best[key] = min(best.get(key, math.inf), r[field])
         for r in records:
             key = (r["measurement"], r["dtype"], r["size"])
-            r[ratio] = r[field] / best[key] if r["status"] == "ok" else None
+            r[ratio] = r[field] / best[key] if r.get(field) is not None else None
 
 
 def run(s: Settings, progress: Progress = lambda _: None) -> dict[str, Any]:
     """The bench document: environment, settings, unavailable backends and every measurement."""
     from bpcheck.reporting.environment import capture
 
-    start = time.perf_counter()
+    start, load = time.perf_counter(), _load()
     statuses = {n: status(n) for n in s.backends}
     names = [n for n, st in statuses.items() if st == "available"]
     records: list[dict[str, Any]] = []
@@ -300,8 +318,17 @@ def run(s: Settings, progress: Progress = lambda _: None) -> dict[str, Any]:
         },
         "unavailable": {n: st for n, st in statuses.items() if st != "available"},
         "wall_seconds": time.perf_counter() - start,
+        "load_average": {"start": load, "end": _load()},  # other work on the machine skews the times
         "measurements": records,
     }
+
+
+def _load() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages, where the OS has them."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -321,9 +348,9 @@ def cell(r: dict[str, Any] | None, first: bool = False) -> str:
     """A figure as seconds per step and its ratio to the fastest: `85.2 µs (1.3x)`."""
     if r is None:
         return "-"
-    if r["status"] != "ok":
+    value, times = (r.get("first_per_step"), r.get("first_ratio")) if first else (r.get("per_step"), r.get("ratio"))
+    if value is None or times is None:
         return r["status"]
-    value, times = (r["first_per_step"], r["first_ratio"]) if first else (r["per_step"], r["ratio"])
     return f"{seconds(value)} ({ratio(times)})"
 
 
@@ -376,19 +403,27 @@ def notes(doc: dict[str, Any]) -> list[str]:
     return out + [f"unavailable: {n}: {why.removeprefix('unavailable: ')}" for n, why in doc["unavailable"].items()]
 
 
-def _about(doc: dict[str, Any]) -> str:
-    env, s = doc["environment"], doc["settings"]
+def _about(doc: dict[str, Any]) -> list[str]:
+    env, s, load = doc["environment"], doc["settings"], doc.get("load_average") or {}
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v and k not in ("mpmath", "gmpy2"))
-    return (
+    busy = ""
+    if load.get("start") and load.get("end"):
+        busy = f" Load average (1 min): {load['start'][0]:g} at the start, {load['end'][0]:g} at the end."
+    return [
         f"{env['cpu']}, {env['cpu_count']} CPUs; Python {env['python']}, {versions}; {env['timestamp']}, "
-        f"commit {(env['git_commit'] or '?')[:12]}. Best of up to {s['repeats']} repeats after a warm-up call, "
-        f"at most ~{s['max_seconds']:g} s per point; width and batch points train {s['scaling_steps']} steps per call; "
-        f"whole run {doc['wall_seconds']:.0f} s."
-    )
+        f"commit {(env['git_commit'] or '?')[:12]}; whole run {doc['wall_seconds']:.0f} s.{busy}",
+        "",
+        f"Each figure: the best of up to {s['repeats']} timed calls after a warm-up call, "
+        f"at most ~{s['max_seconds']:g} s per point, as seconds per step and (x) as the ratio to the fastest "
+        "backend of the run for that figure. "
+        "A call goes through the protocol (parameters in and out as a dict of floats), which dominates at large "
+        f"widths (2W^2 + 2W parameters); width and batch points train {s['scaling_steps']} steps per call. "
+        "A first call includes compilation for jit/compile modes.",
+    ]
 
 
 def markdown(doc: dict[str, Any]) -> str:
-    parts = ["# bpcheck bench", "", _about(doc)]
+    parts = ["# bpcheck bench", "", *_about(doc)]
     for title, header, rows in tables(doc):
         parts += ["", f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         parts += ["| " + " | ".join(row) + " |" for row in rows]

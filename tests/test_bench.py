@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -44,18 +45,54 @@ def test_every_backend_and_measurement_is_there(report):
 
 def test_times_and_ratios(report):
     doc = json.loads((report[0] / "bench.json").read_text())
-    groups: dict[tuple, list[dict]] = {}
     for r in doc["measurements"]:
         if r["status"] != "ok":  # a point may be skipped past the cap on a slow machine, never an error
             assert r["status"] == "skipped" and r["reason"] and r["ratio"] is None, r
             continue
         assert r["first_seconds"] > 0 and r["raw_seconds"] and all(t > 0 for t in r["raw_seconds"])
         assert r["repeats"] == len(r["raw_seconds"]) and r["seconds"] == min(r["raw_seconds"])
-        assert r["per_step"] == r["seconds"] / r["steps"]
-        groups.setdefault((r["measurement"], r["dtype"], r["size"]), []).append(r)
-    for rs in groups.values():
-        for field in ("ratio", "first_ratio"):
-            assert all(r[field] >= 1 for r in rs) and min(r[field] for r in rs) == 1.0
+        assert r["per_step"] == r["seconds"] / r["steps"] and r["first_per_step"] == r["first_seconds"] / r["steps"]
+    for value, ratio in (("per_step", "ratio"), ("first_per_step", "first_ratio")):
+        groups: dict[tuple, list[dict]] = {}
+        for r in doc["measurements"]:
+            assert (r.get(value) is None) == (r[ratio] is None)
+            if r[ratio] is not None:
+                groups.setdefault((r["measurement"], r["dtype"], r["size"]), []).append(r)
+        assert len(groups) >= 2 + 2 * 3  # every measurement and size has a fastest
+        for rs in groups.values():
+            assert all(r[ratio] >= 1 for r in rs) and min(r[ratio] for r in rs) == 1.0
+
+
+class Slow:
+    """A backend whose train() sleeps 2 ms x steps x inputs^2 x examples, and fails at batch 16."""
+
+    name = "slow"
+
+    def devices(self) -> list[str]:
+        return ["cpu"]
+
+    def train(self, case, params, config, steps, dtype, device):
+        if len(case.inputs) == 16:
+            raise RuntimeError("out of memory\nsecond line")
+        time.sleep(0.002 * steps * case.spec.sizes[0] ** 2 * len(case.inputs))
+
+
+def test_a_slow_series_is_cut_at_the_cap_and_an_error_skips_the_rest():
+    s = bench.Settings(["slow"], ["float64"], max_seconds=0.2, repeats=2, scaling_steps=2, widths=(1, 2, 4, 8, 16))
+    widths = bench.scaling(Slow(), "cpu", "float64", "width", s)  # 4 ms, 16 ms, 64 ms, then ~256 ms > 0.2 s
+    assert [r["status"] for r in widths] == ["ok", "ok", "ok", "skipped", "skipped"]
+    assert widths[3]["reason"].startswith("width 8 would take ~0.") and "(width 4 took 0.0" in widths[3]["reason"]
+    assert widths[4]["reason"] == widths[3]["reason"]
+    s = bench.Settings(["slow"], ["float64"], max_seconds=1.0, repeats=1, scaling_steps=1, batches=(1, 4, 16, 64))
+    batches = bench.scaling(Slow(), "cpu", "float64", "batch", s)
+    assert [r["status"] for r in batches] == ["ok", "ok", "error", "skipped"]
+    assert batches[2]["reason"] == "RuntimeError: out of memory" and batches[3]["reason"] == "batch 16 failed"
+    trained = bench.train(Slow(), "cpu", "float64", bench.Settings([], [], max_seconds=0.001, train_steps=2))
+    assert trained["status"] == "skipped" and trained["reason"].startswith("not repeated: the first call took")
+    assert trained["per_step"] is None and trained["first_per_step"] > 0
+    bench.add_ratios([trained])
+    assert trained["ratio"] is None and trained["first_ratio"] == 1.0
+    assert bench.cell(trained) == "skipped" and bench.cell(trained, first=True).endswith("(1.00x)")
 
 
 def test_markdown_and_plot_are_rendered_from_the_json(report):

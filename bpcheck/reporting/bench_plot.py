@@ -29,14 +29,13 @@ def _bars(ax: Any, recs: list[dict[str, Any]], who: list[str], dtypes: list[str]
     width = 0.8 / max(len(dtypes), 1)
     for k, dt in enumerate(dtypes):
         for i, w in enumerate(who):
-            r = next((r for r in recs if _who(r) == w and r["dtype"] == dt and r["status"] == "ok"), None)
-            if r is None:
-                continue
+            r = next((r for r in recs if _who(r) == w and r["dtype"] == dt), None)
             x = i - 0.4 + width * (k + 0.5)
-            bar = ax.bar(x, r[key], width * 0.9, color=_colors(who)[w], alpha=1.0 if dt == "float64" else 0.55)
-            if first:
+            if r is not None and r.get(key) is not None:
+                ax.bar(x, r[key], width * 0.9, color=_colors(who)[w], alpha=1.0 if dt == "float64" else 0.55)
+                ax.annotate(dt.removeprefix("float"), (x, r[key]), ha="center", va="bottom", fontsize=7)
+            if first and r is not None and r.get("first_seconds") is not None:
                 ax.plot([x - width * 0.45, x + width * 0.45], [r["first_seconds"]] * 2, color="black", lw=1.5)
-            ax.annotate(dt.removeprefix("float"), (x, bar[0].get_height()), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(who)), who, rotation=30, ha="right", fontsize=8)
     ax.set_yscale("log")
     ax.grid(True, axis="y", which="both", alpha=0.3)
