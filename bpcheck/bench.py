@@ -193,7 +193,8 @@ def _timed(rec: dict[str, Any], first: float, raw: list[float], calls: int = 1) 
 
 
 def _failed(rec: dict[str, Any], err: Exception) -> dict[str, Any]:
-    return rec | {"status": "error", "reason": f"{type(err).__name__}: {str(err).strip().splitlines()[0][:200]}"}
+    first = (str(err).strip().splitlines() or [""])[0][:200]
+    return rec | {"status": "error", "reason": f"{type(err).__name__}: {first}"}
 
 
 def forward_backward(b: Any, device: str, dtype: str, s: Settings) -> dict[str, Any]:
@@ -307,6 +308,8 @@ def run(s: Settings, progress: Progress = lambda _: None) -> dict[str, Any]:
                     progress(f"{where}: time per step vs {axis}")
                     records += scaling(b, device, dtype, axis, s)
     add_ratios(records)
+    width_case.cache_clear()  # a 1024-wide case holds ~2M named parameters
+    batch_case.cache_clear()
     return {
         "schema": "bpcheck-bench/1",
         "environment": capture(names),

@@ -92,6 +92,7 @@ def test_a_slow_series_is_cut_at_the_cap_and_an_error_skips_the_rest():
     assert trained["per_step"] is None and trained["first_per_step"] > 0
     bench.add_ratios([trained])
     assert trained["ratio"] is None and trained["first_ratio"] == 1.0
+    assert bench._failed({}, RuntimeError())["reason"] == "RuntimeError: "
     assert bench.cell(trained) == "skipped" and bench.cell(trained, first=True).endswith("(1.00x)")
 
 
