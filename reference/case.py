@@ -251,8 +251,9 @@ class _Reader:
         default = self.get(training, "default_config", str, "training.default_config")
         if default not in configs:
             raise self.fail("training.default_config", f"one of {', '.join(configs)}", default)
-        known = {q.name for q in layout.step_quantities}
-        published = tuple(self.figure(k, f, known, configs) for k, f in enumerate(raw.get("published", [])))
+        figures = raw.get("published", [])
+        known = {q.name for q in layout.step_quantities} if figures else set()  # costly for a wide network
+        published = tuple(self.figure(k, f, known, configs) for k, f in enumerate(figures))
         return Case(
             name=self.get(raw, "name", str, "name"),
             title=str(raw.get("title", "")),

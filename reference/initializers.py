@@ -27,19 +27,18 @@ def initialize(layout: Layout, table: dict[str, Any]) -> dict[str, float]:
         raise ValueError(f"scale: expected a finite number > 0 and a finite bias, got {scale!r}, {bias!r}")
     rng = np.random.Generator(np.random.PCG64(seed))
     params: dict[str, float] = {}
-    for l, layer in enumerate(layout.w):
+    for l, layer in enumerate(layout.w):  # one draw per weight, in order: the scalar draws' stream
         fan_in, fan_out = layout.sizes[l], layout.sizes[l + 1]
-        for row in layer:
-            for w in row:
-                if name == "uniform":
-                    v = rng.uniform(-scale, scale)
-                elif name == "normal":
-                    v = rng.normal(0.0, scale)
-                elif name == "xavier-uniform":
-                    limit = scale * math.sqrt(6.0 / (fan_in + fan_out))
-                    v = rng.uniform(-limit, limit)
-                else:
-                    v = rng.normal(0.0, scale * math.sqrt(2.0 / fan_in))
-                params[w] = float(v)
+        n = fan_in * fan_out
+        if name == "uniform":
+            v = rng.uniform(-scale, scale, n)
+        elif name == "normal":
+            v = rng.normal(0.0, scale, n)
+        elif name == "xavier-uniform":
+            limit = scale * math.sqrt(6.0 / (fan_in + fan_out))
+            v = rng.uniform(-limit, limit, n)
+        else:
+            v = rng.normal(0.0, scale * math.sqrt(2.0 / fan_in), n)
+        params.update(zip((w for row in layer for w in row), v.tolist()))
     params.update({b: bias for b in layout.biases})
     return params

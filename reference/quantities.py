@@ -201,7 +201,8 @@ class Layout:
                 order += [f"dnet_{o}/dout_{h}", f"dE_{o}/dout_{h}"]
             order += [f"dE_total/dout_{h}", f"dout_{h}/dnet_{h}", f"delta_{h}"]
             order += [f"dnet_{h}/d{w}" for w in self.w[0][h_idx]]
-        rest = [x.name for x in q if x.name not in set(order)]
+        placed = set(order)
+        rest = [x.name for x in q if x.name not in placed]
         return [by[name] for name in order if name in by] + [by[name] for name in rest]
 
     @cached_property

@@ -1,0 +1,66 @@
+"""`bpcheck bench`: time every backend through the protocol; bench.json, bench.md, bench.png."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import backends
+from bpcheck import bench
+from bpcheck.cliutil import UsageError, choose, split, write_atomically
+
+NAME = "bench"
+HELP = "time each backend: a forward + backward pass, 10,000 training steps, scaling with width and batch"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
+    p.add_argument("--dtype", action="append", help="only this dtype: float64, float32 (repeatable)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and few steps (seconds, for tests)")
+    p.add_argument("--out", default="reports/bench", help="output directory (default: reports/bench)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        help="time cap per point: repeats stop, and larger sizes are skipped, past it (default 2; --quick 0.25)",
+    )
+    p.add_argument("--render", metavar="JSON", help="measure nothing: redraw bench.md and bench.png from a bench.json")
+
+
+def _load(path: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path}: cannot be read as JSON: {err}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != "bpcheck-bench/1":
+        raise UsageError(f"{path}: not a bench.json (schema bpcheck-bench/1)")
+    return doc
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if args.render:
+        doc = _load(args.render)
+    else:
+        dtypes = choose(split(args.dtype), bench.DTYPES, "dtype")
+        asked = split(args.backend)
+        names = choose(asked, backends.names(), "backend")
+        if args.max_seconds is not None and not (math.isfinite(args.max_seconds) and args.max_seconds > 0):
+            raise UsageError(f"--max-seconds must be a number > 0, got {args.max_seconds:g}")
+        for name in asked or []:
+            if (why := bench.status(name)) != "available":
+                raise UsageError(f"backend {name} is {why}")
+        if args.quick:
+            settings = bench.quick_settings(names, dtypes, args.max_seconds)
+        else:
+            settings = bench.Settings(names, dtypes, max_seconds=args.max_seconds or 2.0)
+        doc = bench.run(settings, lambda line: print(f"bench: {line}", file=sys.stderr, flush=True))
+        write_atomically(out / "bench.json", json.dumps(doc, indent=1) + "\n")
+    for name, content in bench.render(doc).items():
+        write_atomically(out / name, content)
+    print(bench.text(doc))
+    print(f"written: {out}/bench.json, bench.md, bench.png", file=sys.stderr)
+    return 0
