@@ -5,29 +5,41 @@ compiled by AOTAutograd; autograd still composes them, so every chain piece stay
 Compiling takes seconds per piece, shape and dtype (over 10 s for the post's first step on
 2 cores), so this backend is slow: the test suite runs it only under `-m slow`. Shapes are
 compiled as dynamic, so one compilation serves every batch size and width of a kind. The
-recompile limit is raised so that no piece silently falls back to eager execution.
+recompile limit is raised and hitting it is an error, so no piece silently falls back to
+eager execution. Dynamo is imported on first use, not when the backend is listed.
 """
 
 from __future__ import annotations
 
-import torch
-import torch._dynamo
-import torch._functorch.config
+from functools import cached_property
+from typing import Any
 
 from backends.torch_backend import Pieces, TorchBackend, errors, layer_output, linear
 
-torch._dynamo.config.recompile_limit = 4096
-torch._dynamo.config.accumulated_recompile_limit = 1 << 16
-torch._dynamo.config.fail_on_recompile_limit_hit = True  # never fall back to eager quietly
-torch._functorch.config.donated_buffer = False  # chain pieces need the graph kept (retain_graph=True)
 
+def _compiled_pieces() -> type[Pieces]:
+    import torch._dynamo
+    import torch._functorch.config
 
-class CompiledPieces(Pieces):
-    linear = staticmethod(torch.compile(linear, dynamic=True, fullgraph=True))
-    activation = staticmethod(torch.compile(layer_output, dynamic=True, fullgraph=True))
-    errors = staticmethod(torch.compile(errors, dynamic=True, fullgraph=True))
+    torch._dynamo.config.recompile_limit = 4096
+    torch._dynamo.config.accumulated_recompile_limit = 1 << 16
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+    # The trace asks each chain piece in one backward pass per target, never twice through a
+    # graph (benchmarks/torch_compile_retain_graph.py: a second pass gave wrong gradients).
+    torch._functorch.config.donated_buffer = False
+    compile_ = lambda f: staticmethod(torch.compile(f, dynamic=True, fullgraph=True))  # noqa: E731
+
+    class CompiledPieces(Pieces):
+        linear = compile_(linear)
+        activation = compile_(layer_output)
+        errors = compile_(errors)
+
+    return CompiledPieces
 
 
 class TorchCompileBackend(TorchBackend):
     name = "torch-compile"
-    pieces = CompiledPieces
+
+    @cached_property
+    def pieces(self) -> Any:  # type: ignore[override]
+        return _compiled_pieces()

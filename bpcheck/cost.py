@@ -31,19 +31,14 @@ STEP_SECONDS: dict[str, float] = {
 #: A training run estimated to take longer than this goes to the slow part.
 SLOW_TRAINING_SECONDS = 1.0
 
-#: Rough seconds per backend and dtype for one bundled case's single step (imports and
-#: compilation included), used only to balance the workers' shares.
-STARTUP_SECONDS: dict[str, float] = {
-    "reference": 0.3,
-    "numpy": 0.3,
-    "torch": 1.0,
-    "torch-func": 1.5,
-    "torch-compile": 30.0,
-    "jax": 3.0,
-    "jax-jit": 1.2,
-    "tensorflow": 1.5,
-    "autograd": 1.0,
-}
+#: Rough seconds to import a backend's framework in a fresh process (2 cores, 2026-11).
+IMPORT_SECONDS: dict[str, float] = {"torch": 2.0, "torch-func": 2.0, "torch-compile": 6.0, "tensorflow": 5.7}
+IMPORT_SECONDS.update({"jax": 0.7, "jax-jit": 0.7, "autograd": 1.0, "numpy": 0.1, "reference": 0.0})
+
+#: Rough seconds per bundled case and dtype for one step's checks (compilation included:
+#: jax-jit's is ~0.9 s with JAX's compilation cache cold, ~0.2 s warm).
+NETWORK_SECONDS: dict[str, float] = {"reference": 0.05, "numpy": 0.1, "torch": 0.2, "torch-func": 0.4}
+NETWORK_SECONDS.update({"torch-compile": 30.0, "jax": 4.0, "jax-jit": 0.9, "tensorflow": 0.35, "autograd": 0.1})
 
 
 def slow_reason(backend: str, updates: int | None) -> str | None:
@@ -62,5 +57,7 @@ def in_part(backend: str, updates: int | None, part: str) -> bool:
 
 
 def estimate(backend: str, steps: list[int]) -> float:
-    """Rough seconds for one backend, dtype and case: startup plus training runs of `steps`."""
-    return STARTUP_SECONDS.get(backend, 1.0) + sum(steps) * STEP_SECONDS.get(backend, 1e-4)
+    """Rough seconds for one backend, dtype and case: one step's checks plus training runs of
+    `steps` (and, for jit modes, a compilation per run)."""
+    compiles = len(steps) * NETWORK_SECONDS.get(backend, 0.5) if backend in ("jax-jit", "tensorflow") else 0.0
+    return NETWORK_SECONDS.get(backend, 0.5) + compiles + sum(steps) * STEP_SECONDS.get(backend, 1e-4)

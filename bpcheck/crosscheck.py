@@ -421,12 +421,17 @@ def _compute_share(
 def _costs(case_refs: list[str], names: list[str], trajectories: bool, part: str) -> dict[str, float]:
     """Rough seconds per backend and dtype for its selected targets (bpcheck/cost.py)."""
     cases = [load_case(ref) for ref in case_refs]
-    out = {}
+    out = {name: 0.0 for name in names}
     for name in names:
         cell = Cell(name, "float64", "cpu")
         for case in cases:
-            runs = {(t.config, t.updates) for t in selected(case, cell, trajectories, part) if t.updates}
-            out[name] = out.get(name, 0.0) + cost.estimate(name, [n for _, n in runs])
+            chosen = selected(case, cell, trajectories, part)
+            if not chosen:
+                continue
+            runs = {(t.config, t.updates) for t in chosen if t.updates}
+            out[name] += cost.estimate(name, [n for _, n in runs])
+        if out[name]:
+            out[name] += cost.IMPORT_SECONDS.get(name, 1.0) / 2  # once per worker; ~2 units a backend
     return out
 
 

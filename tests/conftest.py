@@ -67,6 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the matrix's values run last, so the rest run while the workers compute;
+    the self-check's own pytest starts now, beside both."""
+    waits = lambda item: "values" in getattr(item, "fixturenames", ())  # noqa: E731
+    items.sort(key=waits)  # stable: file order otherwise
     if any(item.path.name == "test_self_check.py" for item in items):
         from tests.test_self_check import start_broken_run
 
