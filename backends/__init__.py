@@ -62,10 +62,11 @@ def _load(name: str) -> Backend | Unavailable:
     try:
         if isinstance(factory, str):
             module, _, attr = factory.partition(":")
-            factory = getattr(importlib.import_module(module), attr, None)
-            if factory is None:
+            found = getattr(importlib.import_module(module), attr, None)
+            if found is None:
                 return Unavailable(f"{module} has no {attr}")
-        return factory()
+            factory = found
+        return factory()  # type: ignore[operator]
     except ImportError as err:
         missing = getattr(err, "name", None) or str(err)
         return Unavailable(f"{missing} is not installed ({err})")

@@ -88,6 +88,11 @@ def e_from_net(ops: Ops, spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[A
     return e_from_out(ops, spec, l, a, w, b, t)
 
 
+def _activation_sum(ops: Ops, kind: str, z: Any) -> Any:
+    """sum(f(net)): its gradient is f'(net), elementwise."""
+    return activate(ops, kind, z).sum()
+
+
 def through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
     """delta_above . net_above, net_above computed with the updated weights: its gradient in
     o is delta_above backpropagated through W+."""
@@ -137,7 +142,7 @@ def trace(
             w_seen[l + 1] = new_w[l + 1] if output_first else w[l + 1]
         if not logit_output:
             d_outs[l] = ops.grad(e_of_out)(acts[l])
-            dout_dnets[l] = ops.grad(lambda z, l=l: activate(ops, spec.activations[l], z).sum())(zs[l])
+            dout_dnets[l] = ops.grad(partial(_activation_sum, ops, spec.activations[l]))(zs[l])
         deltas[l] = ops.grad(e_of_net)(zs[l])
         grad_w[l], grad_b[l] = ops.vjp(lambda wl, bl, l=l: below[l] @ wl.T + bl, w[l], b[l])[1](deltas[l])
         new_w[l] = w[l] - eta * grad_w[l]
@@ -182,7 +187,7 @@ def update(
 
 def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> mlp.Trace:
     """`trace`'s arrays as the reference's Trace of Python lists."""
-    lists = lambda v: None if v is None else tolist(v)
+    lists: Callable[[Any], Any] = lambda v: None if v is None else tolist(v)
     lay = case.layout
     return mlp.Trace(
         [
@@ -201,7 +206,7 @@ def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> mlp
 def named_parameters(case: Case, w: list[Any], b: list[Any], tolist: Callable[[Any], Any]) -> dict[str, float]:
     """Trained (weights, biases) by the case's parameter names."""
     lay = case.layout
-    out = {}
+    out: dict[str, float] = {}
     for layer, rows in zip(w, lay.w):
         out.update(zip([n for row in rows for n in row], _flat(tolist(layer))))
     for layer, names in zip(b, lay.b):

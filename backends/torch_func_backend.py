@@ -36,7 +36,7 @@ OPS = functional.Ops(
     log_softmax=lambda z: torch.log_softmax(z, dim=1),
     softplus=_softplus,
     grad=torch.func.grad,
-    vjp=torch.func.vjp,
+    vjp=torch.func.vjp,  # type: ignore[arg-type]
     value_and_grad=_value_and_grad,
     stop_gradient=lambda v: v.detach(),
     select=lambda c, a, b: a if c else b,

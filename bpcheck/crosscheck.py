@@ -298,7 +298,7 @@ def probe(name: str) -> Probe:
     b = backends.get(name)
     devices, accelerator = tuple(b.devices()), getattr(b, "accelerator", None)
     if accelerator and accelerator not in devices:
-        return Probe(name, status, devices, accelerator, b.accelerator_missing())
+        return Probe(name, status, devices, accelerator, b.accelerator_missing())  # type: ignore[attr-defined]
     return Probe(name, status, devices)
 
 
