@@ -66,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config._exact_thread.start()
 
 
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need the matrix's values run last, so the rest run while the workers compute;
     the self-check's own pytest starts now, beside both."""
