@@ -92,7 +92,9 @@ def backend_settings(name: str) -> dict[str, Any]:
     if status != "available":
         return out
     out["devices"] = backends.get(name).devices()
-    reader = {"torch": _torch, "jax": _jax, "numpy": _numpy, "tensorflow": _tensorflow, "autograd": _autograd}.get(name)
+    readers = {"torch": _torch, "jax": _jax, "numpy": _numpy, "tensorflow": _tensorflow, "autograd": _autograd}
+    readers.update({"torch-func": _torch, "torch-compile": _torch, "jax-jit": _jax})
+    reader = readers.get(name)
     if reader is not None:
         try:
             out.update(reader())
@@ -108,6 +110,8 @@ def _torch() -> dict[str, Any]:
         "default_dtype": str(torch.get_default_dtype()),
         "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
         "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
+        "fp16_reduced_precision_reduction": bool(torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction),
+        "bf16_reduced_precision_reduction": bool(torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction),
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
