@@ -53,7 +53,8 @@ def add_slow_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--slow",
         action="store_true",
-        help="also the slow checks (torch-compile, eager jax, long training runs of eager modes; bpcheck/cost.py)",
+        help="also the slow checks (torch-compile, eager jax, long training runs of eager modes; bpcheck/cost.py); "
+        "a backend named with --backend always runs whole",
     )
 
 

@@ -122,3 +122,12 @@ def test_backends_and_cases_commands(capsys):
     assert code == 0 and "reference: available" in out and "numpy: available" in out
     code, out, _ = run(capsys, "cases")
     assert code == 0 and "mazur-2015: A Step by Step Backpropagation Example" in out and "xor-h5: " in out
+
+
+def test_what_a_run_leaves_out_without_slow_is_said():
+    from bpcheck.cliutil import left_out
+
+    note = left_out(["numpy", "torch", "jax", "torch-compile"], slow=False)
+    assert note.startswith("left out without --slow: ") and "jax (slow: eager JAX" in note
+    assert "torch-compile (slow: torch.compile" in note and "the long training runs of torch" in note
+    assert "numpy" not in note and left_out(["numpy", "torch"], slow=True) == ""

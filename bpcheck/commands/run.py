@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    part = "all" if args.slow else "fast"
+    part = "all" if args.slow or asked else "fast"  # a backend asked for by name runs whole
     records, unavailable = crosscheck.run(case, names, dtypes, args.jobs, not args.no_trajectories, part)
     if asked and unavailable:
         name, reason = next(iter(unavailable.items()))
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     text = table.render(records)
     if unavailable:
         text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
-    if note := left_out([n for n in names if n not in unavailable], args.slow):
+    if note := left_out([n for n in names if n not in unavailable], args.slow or bool(asked)):
         text += "\n" + note
     print(json.dumps(crosscheck.as_json(records), indent=1) if args.json else text)
     if not args.no_report:
