@@ -1,11 +1,13 @@
 """`bpcheck bench`: how fast each backend runs through the protocol.
 
 Per backend, device and dtype: one forward + backward pass of the post's example, a training
-run of it (10,000 steps), and seconds per training step as a W-W-W network widens and as the
-post's 2-2-2 network gets B examples. Every figure is the best (min) of timed repeats after a
-warm-up call (time.perf_counter), kept with its raw times, as seconds per step and as the ratio
-to the fastest backend measured in the same run. `render` draws bench.md and bench.png from the
-JSON document alone.
+run of it (10,000 steps, fewer where that would pass the time cap), and seconds per training
+step as a W-W-W network widens and as the post's 2-2-2 network gets B examples. The width and
+batch figures are differential, (t(1 + k) - t(1)) / k, so that the protocol's fixed cost per
+call (the parameters in and out as a dict of floats) is left out and kept apart. Every time is
+the best (min) of timed repeats after a warm-up call (time.perf_counter), kept with its raw
+times, as seconds per step and as the ratio to the fastest backend measured in the same run.
+`render` draws bench.md and bench.png from the JSON document alone.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ class Settings:
     series_factor: float = 15.0  # a width or batch series stops after this many max_seconds
     once_factor: float = 10.0  # a training run whose first call takes longer is not repeated
     repeats: int = 5
-    train_steps: int = 10_000
-    scaling_steps: int = 10  # per train() call of a width or batch point: the same on every call
+    train_steps: int = 10_000  # fewer where a probe projects them over max_seconds
+    train_probe_steps: int = 100  # the training run's probe call (its first train() call)
+    scaling_steps: int = 10  # k of the first size's probe call, train(1 + k)
+    max_scaling_steps: int = 10_000  # k's upper bound in a width or batch point
+    min_difference: float = 5e-3  # k is chosen so that k steps take ~max(t(1), this) seconds
     widths: tuple[int, ...] = tuple(2**k for k in range(1, 11))  # 2 .. 1024
     batches: tuple[int, ...] = tuple(4**k for k in range(7))  # 1 .. 4096
     seed: int = 2015
@@ -58,7 +63,9 @@ def quick_settings(names: list[str], dtypes: list[str], max_seconds: float | Non
         max_seconds or 0.25,
         repeats=2,
         train_steps=100,
+        train_probe_steps=20,
         scaling_steps=2,
+        max_scaling_steps=20,
         widths=(2, 4, 8),
         batches=(1, 4, 16),
     )
@@ -161,7 +168,7 @@ def _repeat(call: Callable[[], object], repeats: int, cap: float, once: float) -
 
 
 def _record(
-    measurement: str, name: str, device: str, dtype: str, case: str, size: int | None, steps: int
+    measurement: str, name: str, device: str, dtype: str, case: str, size: int | None, steps: int | None
 ) -> dict[str, Any]:
     return {
         "measurement": measurement,
@@ -223,55 +230,154 @@ def forward_backward(b: Any, device: str, dtype: str, s: Settings) -> dict[str, 
             raw.append(_seconds(partial(calls_of, params)) / calls)
             if time.perf_counter() - start + raw[-1] * calls > s.max_seconds:
                 break
-        return _timed(rec, first, raw, calls)
+        out = _timed(rec, first, raw, calls)
+        return out | {"compile_seconds": max(0.0, first - (out["seconds"] or first))}
     except Exception as err:
         return _failed(rec, err)
+
+
+def _caller(b: Any, case: Case, config: Any, dtype: str, device: str) -> Callable[[int], Callable[[], object]]:
+    """steps -> a call of b.train(steps) on the case's parameters rounded to dtype."""
+    params = rounded_parameters(case, dtype)
+    return lambda steps: partial(b.train, case, params, config, steps, dtype, device)
+
+
+def _fewer(n: float) -> int:
+    """n rounded down to 1, 2 or 5 times a power of ten (at least 1)."""
+    e = 10 ** max(0, math.floor(math.log10(max(n, 1))))
+    return next(m * e for m in (5, 2, 1) if m * e <= max(n, 1))
 
 
 def train(b: Any, device: str, dtype: str, s: Settings) -> dict[str, Any]:
-    """The post's example trained `train_steps` steps under its as-written rule."""
+    """The post's example trained `train_steps` steps under its as-written rule, or fewer where
+    a probe (two calls of `train_probe_steps`) projects them over the cap."""
     case = load_case(CASE)
     rec = _record("train", b.name, device, dtype, CASE, None, s.train_steps)
-    params, config = rounded_parameters(case, dtype), case.configs["as-written"]
+    call = _caller(b, case, case.configs["as-written"], dtype, device)
     try:
-        call = partial(b.train, case, params, config, s.train_steps, dtype, device)
-        first, raw = _repeat(call, s.repeats, s.max_seconds, s.once_factor * s.max_seconds)
-        return _timed(rec, first, raw)
+        start, probe = time.perf_counter(), min(s.train_probe_steps, s.train_steps)
+        probed = (_seconds(call(probe)), _seconds(call(probe)))
+        per, steps = probed[1] / probe, s.train_steps
+        if per * steps > s.max_seconds:
+            steps = max(probe, min(steps, _fewer(s.max_seconds / per)))
+        if steps == probe:  # the probe is the measurement: more repeats of it, within the cap
+            first, raw = probed[0], [probed[1]]
+            while len(raw) < s.repeats and time.perf_counter() - start + raw[-1] <= s.max_seconds:
+                raw.append(_seconds(call(probe)))
+        else:
+            first, raw = _repeat(call(steps), s.repeats, s.max_seconds, s.once_factor * s.max_seconds)
+        out = _timed(rec | {"steps": steps}, first, raw)
+        return out | {
+            "probe": {"steps": probe, "first_seconds": probed[0], "seconds": probed[1]},
+            "projected_seconds": per * s.train_steps,
+            "compile_seconds": max(0.0, probed[0] - probed[1], first - (out["seconds"] or first)),
+        }
     except Exception as err:
         return _failed(rec, err)
 
 
+DIFFERENTIAL = (
+    "(t(n2) - t(n1)) / (n2 - n1), t the best of repeated train() calls of n1 = 1 and n2 = 1 + k steps"
+    " after a warm-up call of each, so the protocol's fixed cost per call drops out"
+    " (overhead_seconds = t(n1) - n1 x per_step)"
+)
+
+
+def _point(
+    call: Callable[[int], Callable[[], object]], s: Settings, guess: float | None, k: int | None = None
+) -> dict[str, Any]:
+    """One width or batch point, by the differential rule. k starts from `guess` (seconds per
+    step expected here, from the last size), else as given, else at scaling_steps; then, on
+    the warm-up and first timed call of 1 + k steps, k grows tenfold while the k steps' time is
+    lost in t(1)'s noise (under half the target: a jit's scan takes a microsecond a step), and
+    is cut where they take far longer than the target and a call passes a quarter of the cap."""
+    n1 = 1
+    first1 = _seconds(call(n1))
+    a = [_seconds(call(n1))]
+    target = max(a[0], s.min_difference)
+    if guess is not None and guess > 0:
+        k = math.ceil(target / guess)
+    k = max(1, min(s.max_scaling_steps, k or s.scaling_steps))
+    for _ in range(6):
+        first2 = _seconds(call(n1 + k))
+        if k > 1 and first2 > s.max_seconds and first2 - first1 > 4 * target:  # far slower than guessed
+            k = max(1, math.ceil(k * target / (first2 - first1)))  # (first calls: both may compile)
+            continue
+        b = [_seconds(call(n1 + k))]
+        diff = max(min(first2, b[0]) - a[0], 0.0)
+        if diff < target / 2 and k < s.max_scaling_steps and a[0] + 10 * diff <= s.max_seconds / 4:
+            k = min(s.max_scaling_steps, 10 * k)
+        elif diff > 4 * target and k > 1 and b[0] > s.max_seconds / 4:
+            k = max(1, math.ceil(k * target / diff))
+        else:
+            break
+    start = time.perf_counter()  # the cap bounds the timed repeats: warm-ups may compile (jit modes)
+    while len(b) < s.repeats and time.perf_counter() - start + a[-1] + b[-1] <= s.max_seconds:
+        a.append(_seconds(call(n1)))
+        b.append(_seconds(call(n1 + k)))
+    t1, t2 = min(a), min(b)
+    per_step = (t2 - t1) / k
+    out = {
+        "steps": k,
+        "n1": n1,
+        "n2": n1 + k,
+        "method": DIFFERENTIAL,
+        "first_seconds": first1,
+        "first_seconds_n2": first2,
+        "raw_seconds_n1": a,
+        "raw_seconds_n2": b,
+        "repeats": len(b),
+        "seconds_n1": t1,
+        "seconds_n2": t2,
+        "per_step": per_step if per_step > 0 else None,
+        "overhead_seconds": t1 - n1 * per_step if per_step > 0 else None,
+        "first_per_step": None,
+    }
+    if per_step <= 0:
+        steps = f"{k} step" + "s" * (k > 1)
+        out |= {"status": "skipped", "reason": f"t({n1 + k}) <= t({n1}): {steps}' time is lost in the timer's noise"}
+    return out
+
+
 def scaling(b: Any, device: str, dtype: str, axis: str, s: Settings) -> list[dict[str, Any]]:
-    """Seconds per step of train() at each size, until a size passes (or would pass) the cap."""
+    """Seconds per step of train() at each size by the differential rule, until a size passes
+    (or would pass) the cap."""
     sizes, make, work = (
         (s.widths, width_case, lambda n: n * n) if axis == "width" else (s.batches, batch_case, lambda n: n)
     )
     out: list[dict[str, Any]] = []
-    last: tuple[int, float] | None = None
+    last: dict[str, Any] | None = None
     skip: str | None = None
     start, budget = time.perf_counter(), s.series_factor * s.max_seconds
     for size in sizes:
-        rec = _record(axis, b.name, device, dtype, f"{axis}-{size}", size, s.scaling_steps)
+        rec = _record(axis, b.name, device, dtype, f"{axis}-{size}", size, None)
         if skip is None and time.perf_counter() - start > budget:
             skip = f"the {axis} series' {budget:g} s were spent before {axis} {size}"
+        grow = 1.0 if last is None else work(size) / work(last["size"])
         if skip is None and last is not None:
-            guess = last[1] * work(size) / work(last[0])
+            fixed, k_steps = last["seconds_n1"] * grow, (last["per_step"] or 0) * grow  # scaled; k >= 1
+            guess = 2 * (2 * fixed + max(fixed, s.min_difference, k_steps))  # a warm-up + a timed call of each
             if guess > s.max_seconds:
-                skip = f"{axis} {size} would take ~{guess:.2g} s per call ({axis} {last[0]} took {last[1]:.2g} s)"
+                skip = (
+                    f"{axis} {size} would take ~{guess:.2g} s for a warm-up and a timed call of each length"
+                    f" ({axis} {last['size']}: t({last['n1']}) {last['seconds_n1']:.2g} s,"
+                    f" t({last['n2']}) {last['seconds_n2']:.2g} s)"
+                )
         if skip is not None:
             out.append(rec | {"status": "skipped", "reason": skip})
             continue
         try:
             case = make(size, s.seed)
-            call = partial(b.train, case, rounded_parameters(case, dtype), case.config, s.scaling_steps, dtype, device)
-            out.append(_timed(rec, *_repeat(call, s.repeats, s.max_seconds, math.inf)))
+            call = _caller(b, case, case.config, dtype, device)
+            per = None if last is None or last["per_step"] is None else last["per_step"] * math.sqrt(grow)
+            out.append(rec | _point(call, s, per, None if last is None else last["steps"]))
         except Exception as err:
             out.append(_failed(rec, err))
             skip = f"{axis} {size} failed"
             continue
-        last = (size, out[-1]["seconds"])
-        if last[1] > s.max_seconds:
-            skip = f"{axis} {size} took {last[1]:.2g} s per call of {s.scaling_steps} steps"
+        last = out[-1]
+        if last["seconds_n2"] > s.max_seconds:
+            skip = f"{axis} {size} took {last['seconds_n2']:.2g} s per call of {last['n2']} steps"
     return out
 
 
@@ -361,35 +467,56 @@ def _who(r: dict[str, Any]) -> str:
     return r["backend"] if r["device"] == "cpu" else f"{r['backend']} ({r['device']})"
 
 
-def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of every table the Markdown and the terminal show."""
+FEWER = "†"  # marks a training figure measured over fewer steps than train_steps
+
+
+def _first_calls(*recs: dict[str, Any] | None) -> str:
+    """The first forward + backward call's and the first training call's seconds beyond a
+    steady call of each, added."""
+    extra = [r.get("compile_seconds") for r in recs if r is not None]
+    return seconds(sum(extra)) if extra and None not in extra else "-"  # type: ignore[arg-type]
+
+
+def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
+    """(title, header, rows, footnotes) of every table the Markdown and the terminal show."""
     recs, s = doc["measurements"], doc["settings"]
     find = {(r["measurement"], _who(r), r["dtype"], r["size"]): r for r in recs}
     who = list(dict.fromkeys(_who(r) for r in recs))
     steps = f"{s['train_steps']:,}"
+    rows, fewer = [], []
+    for dt in s["dtypes"]:
+        for w in who:
+            fb, t = find.get(("forward-backward", w, dt, None)), find.get(("train", w, dt, None))
+            mark = ""
+            if t is not None and t["status"] != "error" and t.get("steps") != s["train_steps"]:
+                mark = FEWER
+                fewer.append(
+                    f"{FEWER} {w} {dt}: measured over {t['steps']:,} steps ({steps} projected to"
+                    f" ~{t['projected_seconds']:.3g} s a call, over the {s['max_seconds']:g} s cap)"
+                )
+            rows.append([w, dt, cell(fb), cell(t, first=True) + mark, cell(t) + mark, _first_calls(fb, t)])
     out = [
         (
-            f"The post's example ({CASE}): seconds per step, forward + backward per call (x: ratio to the fastest)",
+            f"The post's example ({CASE}): seconds per training step ({steps} steps a call), forward + backward"
+            " per call (x: ratio to the fastest)",
             [
                 "backend",
                 "dtype",
                 "forward + backward",
-                f"{steps} steps: first call",
-                f"{steps} steps: after compilation",
+                "training: first call",
+                "training: after compilation",
+                "first calls' extra time",
             ],
-            [
-                [w, dt, cell(find.get(("forward-backward", w, dt, None))), cell(t, first=True), cell(t)]
-                for dt in s["dtypes"]
-                for w in who
-                for t in [find.get(("train", w, dt, None))]
-            ],
+            rows,
+            fewer,
         )
     ]
     for axis, what in (("width", s["width_network"]), ("batch", s["batch_network"])):
         sizes = s["widths"] if axis == "width" else s["batches"]
         for dt in s["dtypes"]:
             rows = [[w] + [cell(find.get((axis, w, dt, n))) for n in sizes] for w in who]
-            out.append((f"Seconds per training step vs {axis}, {dt} ({what})", [axis, *map(str, sizes)], rows))
+            title = f"Seconds per training step vs {axis}, {dt} ({what}; (t(1 + k) - t(1)) / k)"
+            out.append((title, [axis, *map(str, sizes)], rows, []))
     return out
 
 
@@ -416,20 +543,26 @@ def _about(doc: dict[str, Any]) -> list[str]:
         f"{env['cpu']}, {env['cpu_count']} CPUs; Python {env['python']}, {versions}; {env['timestamp']}, "
         f"commit {(env['git_commit'] or '?')[:12]}; whole run {doc['wall_seconds']:.0f} s.{busy}",
         "",
-        f"Each figure: the best of up to {s['repeats']} timed calls after a warm-up call, "
+        f"Each time: the best of up to {s['repeats']} timed calls after a warm-up call, "
         f"at most ~{s['max_seconds']:g} s per point, as seconds per step and (x) as the ratio to the fastest "
         "backend of the run for that figure. "
-        "A call goes through the protocol (parameters in and out as a dict of floats), which dominates at large "
-        f"widths (2W^2 + 2W parameters); width and batch points train {s['scaling_steps']} steps per call. "
-        "A first call includes compilation for jit/compile modes.",
+        "A call goes through the protocol (parameters in and out as a dict of floats: 2W^2 + 2W of them at "
+        "width W). The training figures divide a call's time by its steps; the width and batch figures are "
+        "differential, (t(1 + k) - t(1)) / k with k chosen per point (k steps take about as long as the fixed "
+        "cost t(1), or at least "
+        f"{s['min_difference'] * 1e3:g} ms; k <= {s['max_scaling_steps']:,}), so the fixed cost per call is left "
+        "out (bench.json keeps it as overhead_seconds, with n1, n2 and the raw times). "
+        "A first call includes compilation for jit/compile modes; the last column adds the first forward + "
+        "backward call's and the first training call's time beyond a steady call of each.",
     ]
 
 
 def markdown(doc: dict[str, Any]) -> str:
     parts = ["# bpcheck bench", "", *_about(doc)]
-    for title, header, rows in tables(doc):
+    for title, header, rows, footnotes in tables(doc):
         parts += ["", f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         parts += ["| " + " | ".join(row) + " |" for row in rows]
+        parts += [""] * bool(footnotes) + [f"{n}  " if k < len(footnotes) - 1 else n for k, n in enumerate(footnotes)]
     extra = notes(doc)
     return "\n".join(parts + (["", "## Not measured", ""] + [f"- {n}" for n in extra] if extra else [])) + "\n"
 
@@ -437,10 +570,10 @@ def markdown(doc: dict[str, Any]) -> str:
 def text(doc: dict[str, Any]) -> str:
     """The tables for a terminal, columns aligned, then the notes."""
     blocks = []
-    for title, header, rows in tables(doc):
+    for title, header, rows, footnotes in tables(doc):
         width = [max(len(x[k]) for x in [header, *rows]) for k in range(len(header))]
         lines = ["  ".join(v.ljust(w) for v, w in zip(x, width)).rstrip() for x in [header, *rows]]
-        blocks.append("\n".join([title, *lines]))
+        blocks.append("\n".join([title, *lines, *footnotes]))
     extra = notes(doc)
     return "\n\n".join(blocks + (["\n".join(extra)] if extra else []))
 

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,16 @@ def test_times_and_ratios(report):
         if r["status"] != "ok":  # a point may be skipped past the cap on a slow machine, never an error
             assert r["status"] == "skipped" and r["reason"] and r["ratio"] is None, r
             continue
-        assert r["first_seconds"] > 0 and r["raw_seconds"] and all(t > 0 for t in r["raw_seconds"])
+        assert r["first_seconds"] > 0 and r["compile_seconds" if r["measurement"] == "train" else "first_seconds"] >= 0
+        if r["measurement"] in ("width", "batch"):  # differential: (t(n2) - t(n1)) / (n2 - n1)
+            a, b = r["raw_seconds_n1"], r["raw_seconds_n2"]
+            assert r["method"] == bench.DIFFERENTIAL and len(a) == len(b) == r["repeats"] >= 1
+            assert (r["seconds_n1"], r["seconds_n2"]) == (min(a), min(b)) and r["n2"] - r["n1"] == r["steps"] >= 1
+            assert r["per_step"] > 0 and r["per_step"] * r["steps"] == pytest.approx(r["seconds_n2"] - r["seconds_n1"])
+            assert r["overhead_seconds"] == pytest.approx(r["seconds_n1"] - r["n1"] * r["per_step"])
+            assert r["first_per_step"] is None and r["first_ratio"] is None
+            continue
+        assert r["raw_seconds"] and all(t > 0 for t in r["raw_seconds"])
         assert r["repeats"] == len(r["raw_seconds"]) and r["seconds"] == min(r["raw_seconds"])
         assert r["per_step"] == r["seconds"] / r["steps"] and r["first_per_step"] == r["first_seconds"] / r["steps"]
     for value, ratio in (("per_step", "ratio"), ("first_per_step", "first_ratio")):
@@ -58,15 +68,19 @@ def test_times_and_ratios(report):
             assert (r.get(value) is None) == (r[ratio] is None)
             if r[ratio] is not None:
                 groups.setdefault((r["measurement"], r["dtype"], r["size"]), []).append(r)
-        assert len(groups) >= 2 + 2 * 3  # every measurement and size has a fastest
+        assert len(groups) >= (2 + 2 * 3 if ratio == "ratio" else 2)  # every measurement and size has a fastest
         for rs in groups.values():
             assert all(r[ratio] >= 1 for r in rs) and min(r[ratio] for r in rs) == 1.0
 
 
 class Slow:
-    """A backend whose train() sleeps 2 ms x steps x inputs^2 x examples, and fails at batch 16."""
+    """A backend whose train() sleeps `overhead` seconds plus 2 ms x steps x inputs^2 x examples,
+    and fails at batch 16."""
 
     name = "slow"
+
+    def __init__(self, overhead: float = 0.0, step: float = 0.002):
+        self.overhead, self.step = overhead, step
 
     def devices(self) -> list[str]:
         return ["cpu"]
@@ -74,26 +88,52 @@ class Slow:
     def train(self, case, params, config, steps, dtype, device):
         if len(case.inputs) == 16:
             raise RuntimeError("out of memory\nsecond line")
-        time.sleep(0.002 * steps * case.spec.sizes[0] ** 2 * len(case.inputs))
+        time.sleep(self.overhead + self.step * steps * case.spec.sizes[0] ** 2 * len(case.inputs))
 
 
 def test_a_slow_series_is_cut_at_the_cap_and_an_error_skips_the_rest():
-    s = bench.Settings(["slow"], ["float64"], max_seconds=0.2, repeats=2, scaling_steps=2, widths=(1, 2, 4, 8, 16))
-    widths = bench.scaling(Slow(), "cpu", "float64", "width", s)  # 4 ms, 16 ms, 64 ms, then ~256 ms > 0.2 s
+    s = bench.Settings(["slow"], ["float64"], max_seconds=0.12, repeats=3, scaling_steps=2, widths=(1, 2, 4, 8, 16))
+    widths = bench.scaling(Slow(step=0.0005), "cpu", "float64", "width", s)  # a point: ~6 x t(1) = 3 ms x W^2
     assert [r["status"] for r in widths] == ["ok", "ok", "ok", "skipped", "skipped"]
-    assert widths[3]["reason"].startswith("width 8 would take ~0.") and "(width 4 took 0.0" in widths[3]["reason"]
+    assert widths[3]["reason"].startswith("width 8 would take ~0.") and "(width 4: t(1) 0.0" in widths[3]["reason"]
     assert widths[4]["reason"] == widths[3]["reason"]
-    s = bench.Settings(["slow"], ["float64"], max_seconds=1.0, repeats=1, scaling_steps=1, batches=(1, 4, 16, 64))
+    for r in widths[:3]:  # generous: the machine is shared
+        assert 0.5 < r["per_step"] / (0.0005 * r["size"] ** 2) < 2, r
+    s = bench.Settings(["slow"], ["float64"], max_seconds=2.0, repeats=1, scaling_steps=1, batches=(1, 4, 16, 64))
     batches = bench.scaling(Slow(), "cpu", "float64", "batch", s)
     assert [r["status"] for r in batches] == ["ok", "ok", "error", "skipped"]
     assert batches[2]["reason"] == "RuntimeError: out of memory" and batches[3]["reason"] == "batch 16 failed"
-    trained = bench.train(Slow(), "cpu", "float64", bench.Settings([], [], max_seconds=0.001, train_steps=2))
+    once = bench.Settings([], [], max_seconds=1, once_factor=0.001, train_steps=10, train_probe_steps=2)
+    trained = bench.train(Slow(), "cpu", "float64", once)
     assert trained["status"] == "skipped" and trained["reason"].startswith("not repeated: the first call took")
-    assert trained["per_step"] is None and trained["first_per_step"] > 0
+    assert trained["per_step"] is None and trained["first_per_step"] > 0 and trained["steps"] == 10
     bench.add_ratios([trained])
     assert trained["ratio"] is None and trained["first_ratio"] == 1.0
     assert bench._failed({}, RuntimeError())["reason"] == "RuntimeError: "
     assert bench.cell(trained) == "skipped" and bench.cell(trained, first=True).endswith("(1.00x)")
+
+
+def test_the_per_step_time_leaves_the_fixed_cost_per_call_out():
+    """20 ms per call plus 3 ms per step: the differential figure finds the 3 ms, where t(1)
+    would say 23 ms."""
+    s = bench.Settings(["slow"], ["float64"], max_seconds=0.4, repeats=3, widths=(1,))
+    (r,) = bench.scaling(Slow(overhead=0.02, step=0.003), "cpu", "float64", "width", s)
+    assert r["status"] == "ok" and 0.0015 < r["per_step"] < 0.006, r  # generous: the machine is shared
+    assert 0.01 < r["overhead_seconds"] < 0.04 and r["seconds_n1"] / r["n1"] > 4 * r["per_step"], r
+    assert r["seconds_n2"] - r["seconds_n1"] > 0.5 * r["seconds_n1"]  # k steps take about as long as t(1)
+
+
+def test_a_training_run_projected_past_the_cap_runs_fewer_steps():
+    s = bench.Settings(["slow"], ["float64"], max_seconds=0.14, repeats=2, train_steps=1000, train_probe_steps=10)
+    r = bench.train(Slow(step=0.0005), "cpu", "float64", s)  # 2 ms a step (2 inputs): 1,000 would take 2 s
+    assert r["status"] == "ok" and r["steps"] in (20, 50) and r["probe"]["steps"] == 10, r  # 0.14 s / 2 ms: 70
+    assert 1 < r["projected_seconds"] < 4 and 0.001 < r["per_step"] < 0.004
+    settings = asdict(s) | {"widths": [], "batches": [], "width_network": "", "batch_network": ""}
+    doc = {"settings": settings, "measurements": [r | {"ratio": 1.0}]}
+    (_, _, rows, footnotes), *_ = bench.tables(doc)
+    assert rows[0][4].endswith(bench.FEWER)
+    assert footnotes[0].startswith(f"{bench.FEWER} slow float64: measured over {r['steps']} steps (1,000 projected")
+    assert [bench._fewer(x) for x in (0.3, 1, 4.9, 17, 20, 999, 5000)] == [1, 1, 2, 10, 20, 500, 5000]
 
 
 def test_markdown_and_plot_are_rendered_from_the_json(report):
@@ -105,12 +145,12 @@ def test_markdown_and_plot_are_rendered_from_the_json(report):
     for r in doc["measurements"]:
         if r["status"] == "ok":
             figure = f"{bench.seconds(r['per_step'])} ({bench.ratio(r['ratio'])})"
-            assert f"| {figure} |" in md and figure in stdout
+            assert f"| {figure}" in md and figure in stdout
     numpy64 = next(
         r for r in doc["measurements"] if (r["backend"], r["measurement"], r["dtype"]) == ("numpy", "train", "float64")
     )
     row = next(line for line in md.splitlines() if line.startswith("| numpy | float64 |"))
-    assert row.endswith(f"| {bench.cell(numpy64, first=True)} | {bench.cell(numpy64)} |")
+    assert f"| {bench.cell(numpy64, first=True)} | {bench.cell(numpy64)} | " in row
 
 
 def test_render_from_the_json_alone(report, capsys, tmp_path):
