@@ -28,8 +28,6 @@ def start_broken_run() -> subprocess.Popen[str]:
             "-rf",
             f"--backends={names}",
             "--no-trajectories",
-            "-k",
-            "not test_pairwise",
             "tests/test_matrix.py",
         ],
         cwd=ROOT,
