@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 nvidia-smi -L
 python3 -c "import torch, jax; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), '| jax', jax.__version__, jax.devices())"
 # The default part, every cell on both devices; the report keeps the GPU ids.
-timeout 330 python3 -m pytest -k "${GPU_K:-cuda or gpu or cpu}" -p no:cacheprovider -q -rs --backends reference,numpy,torch,torch-func,jax-jit \
+timeout 330 python3 -m pytest -p no:cacheprovider -q -rs --backends reference,numpy,torch,torch-func,jax-jit \
   tests/test_matrix.py tests/test_cases.py --junitxml "$OUT/gpu-matrix.xml" 2>&1 | tee "$OUT/gpu-matrix.log" | tail -25
 python3 - <<'PY' 2>&1 | tee "$OUT/gpu-timings.txt"
 import time, backends
@@ -26,3 +26,6 @@ for name in ["torch", "torch-func", "jax-jit"]:
 PY
 timeout 150 python3 -m pytest -p no:cacheprovider -q -m slow --backends torch-compile --cases mazur-2015 \
   --no-trajectories -k cuda tests/test_matrix.py 2>&1 | tee "$OUT/gpu-compile.log" | tail -8
+# bpcheck bench on both devices (no tensorflow there; the 10,000-step figure and the sizes)
+timeout 240 python3 -m bpcheck.cli bench --backend numpy,torch,torch-func,jax-jit --max-seconds 0.5 --out "$OUT/bench" \
+  2>&1 | tail -3
