@@ -24,8 +24,8 @@ for name in ["torch", "torch-func", "jax-jit"]:
         t = time.perf_counter(); tr = b.train(case, p, case.configs["as-written"], 10_000, "float64", dev)
         print(f"{name:10s} {dev:5s} 10,000 steps float64: {time.perf_counter() - t:.3f} s  E_total {tr.losses[-1]!r}")
 PY
-timeout 150 python3 -m pytest -p no:cacheprovider -q -m slow --backends torch-compile --cases mazur-2015 \
+timeout 120 python3 -m pytest -p no:cacheprovider -q -m slow --backends torch-compile --cases mazur-2015 \
   --no-trajectories -k cuda tests/test_matrix.py 2>&1 | tee "$OUT/gpu-compile.log" | tail -8
 # bpcheck bench on both devices (no tensorflow there; the 10,000-step figure and the sizes)
-timeout 240 python3 -m bpcheck.cli bench --backend numpy,torch,torch-func,jax-jit --max-seconds 0.5 --out "$OUT/bench" \
+timeout 150 python3 -m bpcheck.cli bench --backend numpy,torch,torch-func,jax-jit --max-seconds 0.5 --out "$OUT/bench" \
   2>&1 | tail -3
