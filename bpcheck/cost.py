@@ -14,22 +14,24 @@ SLOW_BACKENDS: dict[str, str] = {
     "jax": "eager JAX dispatches and differentiates op by op (~4 s per network and dtype)",
 }
 
-#: Seconds per training step of the post's network (as-written rule), eager Python loops
-#: included. jax-jit trains in one compiled lax.scan: its cost is the compilation.
+#: Seconds per training step of the post's network (as-written rule, float64), eager Python
+#: loops included: `bpcheck bench` on the 2-core machine, 2026-11-27 (reports/bench/bench.json).
+#: jax-jit trains in one compiled lax.scan: its cost is the compilation.
 STEP_SECONDS: dict[str, float] = {
-    "reference": 3e-6,
-    "numpy": 12e-6,
-    "torch": 3.5e-4,
-    "torch-func": 2e-3,
-    "torch-compile": 1e-3,
-    "jax": 15e-3,
-    "jax-jit": 1e-6,
-    "tensorflow": 4e-5,
-    "autograd": 1e-3,
+    "reference": 2e-5,
+    "numpy": 1.15e-4,
+    "torch": 4.4e-4,
+    "torch-func": 1.1e-3,
+    "torch-compile": 1.5e-3,
+    "jax": 1.3e-2,
+    "jax-jit": 3e-7,
+    "tensorflow": 3.2e-5,
+    "autograd": 7.3e-4,
 }
 
-#: A training run estimated to take longer than this goes to the slow part.
-SLOW_TRAINING_SECONDS = 1.0
+#: A training run estimated to take longer than this goes to the slow part (numpy's 10,000
+#: steps, ~1.2 s, stay in the default run; torch's, ~4.4 s, do not).
+SLOW_TRAINING_SECONDS = 2.0
 
 #: Rough seconds to import a backend's framework in a fresh process (2 cores, 2026-11).
 IMPORT_SECONDS: dict[str, float] = {"torch": 2.0, "torch-func": 2.0, "torch-compile": 6.0, "tensorflow": 5.7}

@@ -6,7 +6,7 @@ execution mode, an unavailable one being skipped with its reason, and so is an a
 column (torch-float64-cuda, jax-float64-gpu) on a machine without one. `--cases a,b` narrows
 the bundled cases.
 
-Slow checks (bpcheck/cost.py: torch-compile, and training runs estimated over a second) carry
+Slow checks (bpcheck/cost.py: torch-compile, eager jax, training runs estimated over 2 s) carry
 the `slow` mark: the default run (`-m "not slow"`, pyproject.toml) leaves them out and
 `pytest -m slow` runs only them; only the part selected is computed.
 """
