@@ -27,7 +27,7 @@ from autograd import elementwise_grad, grad, make_vjp, value_and_grad
 from autograd.extend import defvjp, primitive
 from autograd.scipy.special import expit, logsumexp
 
-from backends.base import StepBackend
+from backends.base import StepBackend, named_parameters
 from backends.protocol import Training, check_dtype
 from reference import mlp
 from reference.case import Case, Config
@@ -214,8 +214,4 @@ class AutogradBackend(StepBackend):
             b = [v - eta * g if m else v for v, g, m in zip(b, g_b, trained)]
             losses.append(e_total)
         check_dtype(self.name, _computed([*w, *b, *losses]), dtype)
-        named = dict(zip(lay.weights, np.concatenate([v.ravel() for v in w]).tolist()))
-        named.update(
-            zip(lay.biases, np.concatenate([v.ravel() for v, n in zip(b, lay.b) if n]).tolist() if lay.biases else [])
-        )
-        return Training(named, [float(e) for e in losses])
+        return Training(named_parameters(case, w, b, lambda v: v.tolist()), [float(e) for e in losses])

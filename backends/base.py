@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from reference.case import PLAIN, Case, Config
 from reference.mlp import Trace
 from reference.trace import mlp_params, name_trace
@@ -65,6 +68,22 @@ class StepBackend:
     def step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> dict[str, float]:
         new = self._cached_trace(case, params, config, dtype, device).new
         return {k: float(v) for k, v in mlp_params(case.layout, new).items()}
+
+
+def named_parameters(case: Case, w: list[Any], b: list[Any], tolist: Callable[[Any], Any]) -> dict[str, float]:
+    """Trained per-layer weight matrices and bias vectors, by the case's parameter names
+    (`tolist` turns one framework array into nested Python lists)."""
+    lay = case.layout
+    out: dict[str, float] = {}
+    for layer, rows in zip(w, lay.w):
+        out.update(zip([n for row in rows for n in row], _flat(tolist(layer))))
+    for layer, names in zip(b, lay.b):
+        out.update(zip(names, _flat(tolist(layer))))
+    return out
+
+
+def _flat(v: Any) -> list[float]:
+    return [float(x) for row in v for x in (row if isinstance(row, list) else [row])]
 
 
 def bias_vector_names(case: Case) -> list[list[str]]:

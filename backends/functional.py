@@ -201,18 +201,3 @@ def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> mlp
         [lists(g) if lay.b[l] else [] for l, g in enumerate(s["grad_b"])],
         mlp.Net([lists(v) for v in s["new_w"]], [lists(v) if lay.b[l] else [] for l, v in enumerate(s["new_b"])]),
     )
-
-
-def named_parameters(case: Case, w: list[Any], b: list[Any], tolist: Callable[[Any], Any]) -> dict[str, float]:
-    """Trained (weights, biases) by the case's parameter names."""
-    lay = case.layout
-    out: dict[str, float] = {}
-    for layer, rows in zip(w, lay.w):
-        out.update(zip([n for row in rows for n in row], _flat(tolist(layer))))
-    for layer, names in zip(b, lay.b):
-        out.update(zip(names, _flat(tolist(layer))))
-    return out
-
-
-def _flat(v: Any) -> list[float]:
-    return [float(x) for row in v for x in (row if isinstance(row, list) else [row])]

@@ -26,7 +26,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from backends import functional
-from backends.base import StepBackend
+from backends.base import StepBackend, named_parameters
 from backends.protocol import DtypeError, Training, check_dtype
 from reference import mlp
 from reference.case import Case, Config
@@ -162,7 +162,7 @@ class JaxBackend(StepBackend):
             case.spec, (w, b), x, t, eta, steps, config.update_order == "output-first", config.update_biases, mask
         )
         check_dtype(self.name, str(losses.dtype), dtype)
-        return Training(functional.named_parameters(case, w, b, _tolist), losses.tolist())
+        return Training(named_parameters(case, w, b, _tolist), losses.tolist())
 
 
 class JaxJitBackend(JaxBackend):

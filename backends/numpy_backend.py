@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import StepBackend
+from backends.base import StepBackend, named_parameters
 from backends.protocol import Training, check_dtype
 from reference import mlp
 from reference.case import Case, Config
@@ -181,7 +181,4 @@ class NumpyBackend(StepBackend):
             losses[k] = s["e_total"]
             w, b = s["new_w"], s["new_b"]
         check_dtype(self.name, str(w[0].dtype), dtype)
-        lay = case.layout
-        named = dict(zip(lay.weights, np.concatenate([v.ravel() for v in w]).tolist()))
-        named.update(zip(lay.biases, np.concatenate([v.ravel() for v in b]).tolist() if lay.biases else []))
-        return Training(named, losses.tolist())
+        return Training(named_parameters(case, w, b, lambda v: v.tolist()), losses.tolist())

@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from backends.base import StepBackend  # noqa: E402
+from backends.base import StepBackend, named_parameters  # noqa: E402
 from backends.protocol import Training, check_dtype  # noqa: E402
 from reference import mlp  # noqa: E402
 from reference.case import Case, Config  # noqa: E402
@@ -223,7 +223,4 @@ class TensorflowBackend(StepBackend):
             x, t, w, b, eta = self._tensors(case, params, dtype)
             w, b, losses = run(x, t, tuple(w), tuple(b), eta, tf.constant(steps))
         check_dtype(self.name, losses.dtype.name, dtype)
-        named = dict(zip(lay.weights, tf.concat([tf.reshape(v, [-1]) for v in w], 0).numpy().tolist()))
-        biases = [tf.reshape(v, [-1]) for v, names in zip(b, lay.b) if names]
-        named.update(zip(lay.biases, tf.concat(biases, 0).numpy().tolist() if biases else []))
-        return Training(named, losses.numpy().tolist())
+        return Training(named_parameters(case, w, b, lambda v: v.numpy().tolist()), losses.numpy().tolist())

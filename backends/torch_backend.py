@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from backends.base import StepBackend
+from backends.base import StepBackend, named_parameters
 from backends.protocol import Training, check_dtype
 from reference import mlp
 from reference.case import Case, Config
@@ -207,14 +207,7 @@ class TorchBackend(StepBackend):
                     leaf.sub_(eta * g)
             losses.append(e_total.detach())
         check_dtype(self.name, str(w[0].dtype).removeprefix("torch."), dtype)
-        lay = case.layout
-        named = dict(zip(lay.weights, torch.cat([v.detach().ravel() for v in w]).tolist()))
-        named.update(
-            zip(
-                lay.biases,
-                torch.cat([v.detach().ravel() for v, n in zip(b, lay.b) if n]).tolist() if lay.biases else [],
-            )
-        )
+        named = named_parameters(case, w, b, lambda v: v.detach().tolist())
         return Training(named, torch.stack(losses).tolist() if losses else [])
 
 

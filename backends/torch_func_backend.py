@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from backends import functional
+from backends.base import named_parameters
 from backends.protocol import Training, check_dtype
-from backends.torch_backend import _DTYPES, TorchBackend
+from backends.torch_backend import TorchBackend
 from reference.case import Case, Config
 
 
@@ -47,12 +48,10 @@ class TorchFuncBackend(TorchBackend):
     name = "torch-func"
 
     def _arrays(self, case: Case, params: dict[str, float], dtype: str, device: str) -> tuple[Any, ...]:
-        make = lambda v: torch.tensor(v, dtype=_DTYPES[dtype], device=device)
-        lay = case.layout
-        w = [make([[params[n] for n in row] for row in layer]) for layer in lay.w]
-        b = [make([params[n] for n in names] if names else [0.0]) for names in lay.b]
-        x, t = make([list(r) for r in case.inputs]), make([list(r) for r in case.targets])
-        return x, t, w, b, make(case.learning_rate), tuple(bool(names) for names in lay.b)
+        """torch's tensors, as plain values (the transforms track what they differentiate)."""
+        x, t, w, b, eta = self._tensors(case, params, dtype, device)
+        plain = lambda vs: [v.detach() for v in vs]  # noqa: E731
+        return x, t, plain(w), plain(b), eta, tuple(bool(names) for names in case.layout.b)
 
     def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> Any:
         x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
@@ -74,5 +73,5 @@ class TorchFuncBackend(TorchBackend):
                 )
                 losses.append(e_total)
         check_dtype(self.name, str(w[0].dtype).removeprefix("torch."), dtype)
-        named = functional.named_parameters(case, w, b, lambda v: v.detach().tolist())
+        named = named_parameters(case, w, b, lambda v: v.detach().tolist())
         return Training(named, torch.stack(losses).tolist() if losses else [])

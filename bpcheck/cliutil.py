@@ -60,12 +60,12 @@ def add_slow_argument(p: argparse.ArgumentParser) -> None:
 
 def left_out(names: list[str], slow: bool) -> str:
     """A line naming what the run leaves out without --slow, or ''."""
-    from bpcheck.cost import SLOW_BACKENDS, SLOW_TRAINING_SECONDS, STEP_SECONDS
+    from bpcheck.cost import slow_reason
 
     if slow:
         return ""
-    whole = [n for n in names if n in SLOW_BACKENDS]
-    training = [n for n in names if n not in SLOW_BACKENDS and STEP_SECONDS.get(n, 0) * 10_000 > SLOW_TRAINING_SECONDS]
-    parts = [f"{n} (slow: {SLOW_BACKENDS[n]})" for n in whole]
+    whole = {n: why for n in names if (why := slow_reason(n, None))}
+    training = [n for n in names if n not in whole and slow_reason(n, 10_000)]  # the post's closing figures
+    parts = [f"{n} (slow: {why})" for n, why in whole.items()]
     parts += [f"the long training runs of {', '.join(training)}"] if training else []
     return f"left out without --slow: {'; '.join(parts)}" if parts else ""

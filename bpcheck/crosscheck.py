@@ -269,8 +269,7 @@ def compute_backend(
     part: str = "all",
 ) -> tuple[str, dict[tuple[str, Cell], Values]]:
     """(status, values of each case and cell) of one backend over `dtypes` and every device it has."""
-    if factory and backends.factory_path(name) != factory:
-        backends.register(name, factory)
+    _register(name, factory)
     found = probe(name)
     if found.status != "available":
         return found.status, {}
@@ -278,6 +277,12 @@ def compute_backend(
     return found.status, {
         (load_case(ref).name, c): compute_cell(ref, c, trajectories, part) for ref in case_refs for c in cells
     }
+
+
+def _register(name: str, factory: str | None) -> None:
+    """In a worker: register a backend by the path the parent knew it by (e.g. a test's)."""
+    if factory and backends.factory_path(name) != factory:
+        backends.register(name, factory)
 
 
 @dataclass(frozen=True)
@@ -408,8 +413,7 @@ def _compute_share(
     statuses: dict[str, str] = {}
     values: dict[tuple[str, Cell], Values] = {}
     for name in dict.fromkeys(n for n, _ in share):
-        if factories.get(name) and backends.factory_path(name) != factories[name]:
-            backends.register(name, factories[name])  # type: ignore[arg-type]
+        _register(name, factories.get(name))
         if _PROBES is not None:  # tell the parent at once (tests/conftest.py builds the matrix from it)
             _PROBES.put(probe(name))
     for name, dtypes in share:

@@ -10,8 +10,6 @@ from typing import Any
 import backends
 from backends import numpy_backend as nb
 
-BUNDLED = ("reference", "numpy", "torch", "jax")
-
 
 class NoSigmoidDerivative(nb.NumpyBackend):
     """Forgets dout/dnet at the output: delta_o = dE/dout_o (as if the output were linear)."""

@@ -45,13 +45,12 @@ def pytest_configure(config: pytest.Config) -> None:
     broken_backends.register_all()
     cases = [load_case(name) for name in matrix_cases(config)]
     trajectories = not config.getoption("--no-trajectories")
-    config._part = selected_part(config)
     config._matrix = crosscheck.Computation(
         [str(c.path) for c in cases],
         matrix_backends(config),
         list(crosscheck.DTYPES),
         trajectories=trajectories,
-        part=config._part,
+        part=selected_part(config),
     )
     # The exact values too, in a thread (the main process is mostly waiting on imports): they
     # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
