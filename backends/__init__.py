@@ -8,21 +8,21 @@ import importlib
 from collections.abc import Callable
 from functools import cache
 
-from backends.protocol import Backend, Training
+from bpcheck.backends.protocol import Backend, Training
 
 __all__ = ["Backend", "Training", "Unavailable", "factory_path", "get", "names", "register", "status"]
 
 #: name -> "module:attribute" of a zero-argument factory, or the factory itself.
 _REGISTRY: dict[str, str | Callable[[], Backend]] = {
-    "reference": "backends.reference_backend:ReferenceBackend",
-    "numpy": "backends.numpy_backend:NumpyBackend",
-    "torch": "backends.torch_backend:TorchBackend",
-    "torch-func": "backends.torch_func_backend:TorchFuncBackend",
-    "torch-compile": "backends.torch_compile_backend:TorchCompileBackend",
-    "jax": "backends.jax_backend:JaxBackend",
-    "jax-jit": "backends.jax_backend:JaxJitBackend",
-    "tensorflow": "backends.tensorflow_backend:TensorflowBackend",
-    "autograd": "backends.autograd_backend:AutogradBackend",
+    "reference": "bpcheck.backends.reference_backend:ReferenceBackend",
+    "numpy": "bpcheck.backends.numpy_backend:NumpyBackend",
+    "torch": "bpcheck.backends.torch_backend:TorchBackend",
+    "torch-func": "bpcheck.backends.torch_func_backend:TorchFuncBackend",
+    "torch-compile": "bpcheck.backends.torch_compile_backend:TorchCompileBackend",
+    "jax": "bpcheck.backends.jax_backend:JaxBackend",
+    "jax-jit": "bpcheck.backends.jax_backend:JaxJitBackend",
+    "tensorflow": "bpcheck.backends.tensorflow_backend:TensorflowBackend",
+    "autograd": "bpcheck.backends.autograd_backend:AutogradBackend",
 }
 _LOADED: dict[str, Backend | Unavailable] = {}
 

@@ -27,10 +27,10 @@ from autograd import elementwise_grad, grad, make_vjp, value_and_grad
 from autograd.extend import defvjp, primitive
 from autograd.scipy.special import expit, logsumexp
 
-from backends.base import StepBackend, named_parameters
-from backends.protocol import Training, check_dtype
-from reference import mlp
-from reference.case import Case, Config
+from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.protocol import Training, check_dtype
+from bpcheck.reference import mlp
+from bpcheck.reference.case import Case, Config
 
 Linear = Callable[[Any, Any, Any], Any]
 

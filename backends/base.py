@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from reference.case import PLAIN, Case, Config
-from reference.mlp import Trace
-from reference.trace import mlp_params, name_trace
+from bpcheck.reference.case import PLAIN, Case, Config
+from bpcheck.reference.mlp import Trace
+from bpcheck.reference.trace import mlp_params, name_trace
 
 FORWARD_STAGES = frozenset({"forward", "error"})
 GRADIENT_STAGES = frozenset({"output-chain", "hidden-chain", "gradient"})

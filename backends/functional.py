@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from reference import mlp
-from reference.case import Case
+from bpcheck.reference import mlp
+from bpcheck.reference.case import Case
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from backends import functional
-from backends.base import StepBackend, named_parameters
-from backends.protocol import DtypeError, Training, check_dtype
-from reference import mlp
-from reference.case import Case, Config
+from bpcheck.backends import functional
+from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.protocol import DtypeError, Training, check_dtype
+from bpcheck.reference import mlp
+from bpcheck.reference.case import Case, Config
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")

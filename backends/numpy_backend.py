@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import StepBackend, named_parameters
-from backends.protocol import Training, check_dtype
-from reference import mlp
-from reference.case import Case, Config
+from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.protocol import Training, check_dtype
+from bpcheck.reference import mlp
+from bpcheck.reference.case import Case, Config
 
 
 def _arrays(case: Case, params: dict[str, float], dtype: str) -> tuple[Any, Any, list[Any], list[Any], Any]:

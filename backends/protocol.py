@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from reference.case import Case, Config
+from bpcheck.reference.case import Case, Config
 
 
 @dataclass

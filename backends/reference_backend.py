@@ -3,11 +3,11 @@ or NumPy float32 scalars (float32)."""
 
 from __future__ import annotations
 
-from backends.base import FORWARD_STAGES, GRADIENT_STAGES, PLAIN
-from backends.protocol import Training
-from reference import arith
-from reference.case import Case, Config
-from reference.trace import step_trace, train
+from bpcheck.backends.base import FORWARD_STAGES, GRADIENT_STAGES, PLAIN
+from bpcheck.backends.protocol import Training
+from bpcheck.reference import arith
+from bpcheck.reference.case import Case, Config
+from bpcheck.reference.trace import step_trace, train
 
 
 class ReferenceBackend:

@@ -25,10 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from backends.base import StepBackend, named_parameters  # noqa: E402
-from backends.protocol import Training, check_dtype  # noqa: E402
-from reference import mlp  # noqa: E402
-from reference.case import Case, Config  # noqa: E402
+from bpcheck.backends.base import StepBackend, named_parameters  # noqa: E402
+from bpcheck.backends.protocol import Training, check_dtype  # noqa: E402
+from bpcheck.reference import mlp  # noqa: E402
+from bpcheck.reference.case import Case, Config  # noqa: E402
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
 

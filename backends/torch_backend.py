@@ -14,10 +14,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from backends.base import StepBackend, named_parameters
-from backends.protocol import Training, check_dtype
-from reference import mlp
-from reference.case import Case, Config
+from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.protocol import Training, check_dtype
+from bpcheck.reference import mlp
+from bpcheck.reference.case import Case, Config
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 

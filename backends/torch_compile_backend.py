@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from backends.torch_backend import Pieces, TorchBackend, errors, layer_output, linear
+from bpcheck.backends.torch_backend import Pieces, TorchBackend, errors, layer_output, linear
 
 
 def _compiled_pieces() -> type[Pieces]:

@@ -11,11 +11,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from backends import functional
-from backends.base import named_parameters
-from backends.protocol import Training, check_dtype
-from backends.torch_backend import TorchBackend
-from reference.case import Case, Config
+from bpcheck.backends import functional
+from bpcheck.backends.base import named_parameters
+from bpcheck.backends.protocol import Training, check_dtype
+from bpcheck.backends.torch_backend import TorchBackend
+from bpcheck.reference.case import Case, Config
 
 
 def _value_and_grad(f: Callable[..., Any]) -> Callable[..., Any]:

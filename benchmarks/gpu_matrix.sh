@@ -14,8 +14,8 @@ timeout 330 python3 -m pytest -p no:cacheprovider -q -rs --backends reference,nu
   tests/test_matrix.py tests/test_cases.py --junitxml "$OUT/gpu-matrix.xml" 2>&1 | tee "$OUT/gpu-matrix.log" | tail -25
 python3 - <<'PY' 2>&1 | tee "$OUT/gpu-timings.txt"
 import time, backends
-from reference.case import load_case
-from reference.oracle import rounded_parameters
+from bpcheck.reference.case import load_case
+from bpcheck.reference.oracle import rounded_parameters
 case = load_case("mazur-2015"); p = rounded_parameters(case, "float64")
 for name in ["torch", "torch-func", "jax-jit"]:
     b = backends.get(name)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 
-import backends
+from bpcheck import backends
 from bpcheck import crosscheck
-from reference.case import bundled_cases, load_case
+from bpcheck.reference.case import bundled_cases, load_case
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
         for r in records:
             if r.ulps is None:
                 continue
-            from reference.quantities import stage
+            from bpcheck.reference.quantities import stage
 
             key = (stage(case.layout, r.quantity), r.dtype)
             normalized = r.ulps / max(1.0, r.condition)

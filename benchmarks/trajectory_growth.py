@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-import backends
+from bpcheck import backends
 from bpcheck import crosscheck
 from bpcheck.reporting import curves
-from reference.case import load_case
+from bpcheck.reference.case import load_case
 
 MARKS = (1, 10, 100, 1000, 10000)
 

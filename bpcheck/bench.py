@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 from functools import cache, partial
 from typing import Any
 
-import backends
-from reference.case import Case, load_case, parse_case
-from reference.oracle import rounded_parameters
+from bpcheck import backends
+from bpcheck.reference.case import Case, load_case, parse_case
+from bpcheck.reference.oracle import rounded_parameters
 
 DTYPES = ("float64", "float32")
 MEASUREMENTS = ("forward-backward", "train", "width", "batch")

@@ -12,16 +12,16 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-import backends
+from bpcheck import backends
 from bpcheck import cost
 from bpcheck.cost import in_part
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
-from reference.arith import EXACT_DIGITS
-from reference.case import PLAIN, Case, Figure, load_case
-from reference.magnitude import condition
-from reference.oracle import exact_after, exact_step, rounded_parameters
-from reference.quantities import split_trajectory_name, stage
+from bpcheck.reference.arith import EXACT_DIGITS
+from bpcheck.reference.case import PLAIN, Case, Figure, load_case
+from bpcheck.reference.magnitude import condition
+from bpcheck.reference.oracle import exact_after, exact_step, rounded_parameters
+from bpcheck.reference.quantities import split_trajectory_name, stage
 
 DTYPES = ("float64", "float32")
 #: Every bundled backend and execution mode (backends/__init__.py), in the matrix's order.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from backends.protocol import Training
+from bpcheck.backends.protocol import Training
 
 
 def sigmoid(x: float) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reference.arith import Arithmetic
+from bpcheck.reference.arith import Arithmetic
 
 Num = Any  # float, numpy.float32, gmpy2.mpfr or mpmath.mpf
 

@@ -13,9 +13,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from reference.initializers import initialize
-from reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS, Spec
-from reference.quantities import Layout, split_trajectory_name
+from bpcheck.reference.initializers import initialize
+from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS, Spec
+from bpcheck.reference.quantities import Layout, split_trajectory_name
 
 CASES_DIR = Path(__file__).parent / "cases"
 UPDATE_ORDERS = ("simultaneous", "output-first")

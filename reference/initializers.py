@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from reference.quantities import Layout
+from bpcheck.reference.quantities import Layout
 
 INITIALIZERS = ("uniform", "normal", "xavier-uniform", "he-normal")
 

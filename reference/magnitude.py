@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from reference import mlp
-from reference.arith import Arithmetic
-from reference.case import Case, Config
+from bpcheck.reference import mlp
+from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference.case import Case, Config
 
 
 class Mag:
@@ -102,7 +102,7 @@ def spread(case: Case, params: dict[str, float], config: Config) -> dict[str, fl
     """|x| * rho of every quantity x of one training step (the general reference run on
     `Mag`s): the size of the terms that cancelled into x. Divided by the *exact* |x| it gives
     the cancellation factor, even where x is exactly 0 and its float value only rounding."""
-    from reference.trace import mlp_net, name_trace
+    from bpcheck.reference.trace import mlp_net, name_trace
 
     x = [[Mag(v) for v in row] for row in case.inputs]
     t = [[Mag(v) for v in row] for row in case.targets]

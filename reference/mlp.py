@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reference.arith import Arithmetic
+from bpcheck.reference.arith import Arithmetic
 
 Num = Any
 LEAKY_SLOPE = 0.01

@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reference import arith
-from reference.case import Case, Config
-from reference.trace import forward, step_trace, train
+from bpcheck.reference import arith
+from bpcheck.reference.case import Case, Config
+from bpcheck.reference.trace import forward, step_trace, train
 
 _SOURCES = ("arith.py", "backprop.py", "mlp.py", "trace.py", "oracle.py")
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reference import arith, mlp
-from reference.case import Case
-from reference.trace import mlp_net
+from bpcheck.reference import arith, mlp
+from bpcheck.reference.case import Case
+from bpcheck.reference.trace import mlp_net
 
 NOT_ANALYTIC = ("relu", "leaky_relu")
 FD_STEP = "1e-25"

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reference import mlp
-from reference.arith import Arithmetic
-from reference.backprop import Net, Num, Step, forward_pass, training_step
-from reference.case import Case, Config
-from reference.quantities import Layout
+from bpcheck.reference import mlp
+from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference.backprop import Net, Num, Step, forward_pass, training_step
+from bpcheck.reference.case import Case, Config
+from bpcheck.reference.quantities import Layout
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import backends
-from backends import numpy_backend as nb
+from bpcheck import backends
+from bpcheck.backends import numpy_backend as nb
 
 
 class NoSigmoidDerivative(nb.NumpyBackend):

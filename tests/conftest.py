@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from bpcheck import cost, crosscheck
-from reference.case import Case, bundled_cases, load_case
+from bpcheck.reference.case import Case, bundled_cases, load_case
 from tests import broken_backends
 from tests.helpers import common_keys
 

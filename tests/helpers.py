@@ -9,7 +9,7 @@ from typing import Any
 from bpcheck.crosscheck import Cell, figure_agrees, selected
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
-from reference.case import Figure, load_case
+from bpcheck.reference.case import Figure, load_case
 
 
 def assert_near_exact(got: float | str, exact: Any, dtype: str, stage: str, where: str, rho: float = 1.0) -> None:

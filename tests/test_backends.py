@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-import backends
-from backends.protocol import METHODS, Backend
+from bpcheck import backends
+from bpcheck.backends.protocol import METHODS, Backend
 from bpcheck.cost import SLOW_BACKENDS
 from bpcheck.crosscheck import BUNDLED
-from reference import mlp
-from reference.case import load_case
-from reference.oracle import rounded_parameters
+from bpcheck.reference import mlp
+from bpcheck.reference.case import load_case
+from bpcheck.reference.oracle import rounded_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = load_case("mazur-2015")
@@ -35,7 +35,7 @@ def test_import_backends_needs_numpy_alone():
         "        if name.partition('.')[0] in ('torch', 'jax', 'tensorflow', 'autograd'):\n"
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import backends\n"
+        "from bpcheck import backends\n"
         "assert 'torch' not in sys.modules\n"
         "for n in backends.names(): print(n, '=', backends.status(n))"
     )
@@ -47,7 +47,7 @@ def test_import_backends_needs_numpy_alone():
 
 
 def test_importing_the_registry_imports_no_framework():
-    proc = _python("import sys, backends; print('torch' in sys.modules, 'jax' in sys.modules)")
+    proc = _python("import sys; from bpcheck import backends; print('torch' in sys.modules, 'jax' in sys.modules)")
     assert proc.stdout.split() == ["False", "False"], proc.stderr
 
 
@@ -57,9 +57,9 @@ def test_unknown_backend_is_a_key_error_listing_the_valid_names():
 
 
 def test_a_factory_that_does_not_exist_is_unavailable_with_the_reason():
-    backends.register("ghost", "backends.numpy_backend:NoSuchBackend")
+    backends.register("ghost", "bpcheck.backends.numpy_backend:NoSuchBackend")
     try:
-        assert backends.status("ghost") == "unavailable: backends.numpy_backend has no NoSuchBackend"
+        assert backends.status("ghost") == "unavailable: bpcheck.backends.numpy_backend has no NoSuchBackend"
     finally:
         backends._REGISTRY.pop("ghost")
         backends._LOADED.pop("ghost", None)
@@ -92,7 +92,7 @@ def test_jax_refuses_float64_when_x64_is_off():
     if backends.status("jax-jit") != "available":
         pytest.skip(backends.status("jax-jit"))
     b = backends.get("jax-jit")
-    from backends.protocol import DtypeError
+    from bpcheck.backends.protocol import DtypeError
 
     assert b.forward(CASE, CASE.parameters, "float64", "cpu")["E_total"] > 0
     jax.config.update("jax_enable_x64", False)
@@ -111,7 +111,7 @@ def test_tensorflow_runs_with_tf32_off_and_an_exact_leaky_relu_slope():
         pytest.skip(backends.status("tensorflow"))
     import tensorflow as tf
 
-    from backends import tensorflow_backend as tfb
+    from bpcheck.backends import tensorflow_backend as tfb
 
     backends.get("tensorflow")
     assert not tf.config.experimental.tensor_float_32_execution_enabled()
@@ -127,8 +127,8 @@ def test_autograd_refuses_float64_leaking_into_float32(monkeypatch):
         pytest.skip(backends.status("autograd"))
     import autograd.numpy as anp
 
-    from backends import autograd_backend as agb
-    from backends.protocol import DtypeError
+    from bpcheck.backends import autograd_backend as agb
+    from bpcheck.backends.protocol import DtypeError
 
     b, case = backends.get("autograd"), load_case("deep-mixed")
     params = rounded_parameters(case, "float32")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference.case import CaseError, load_case
+from bpcheck.reference.case import CaseError, load_case
 
 GOOD = (load_case("mazur-2015").path).read_text()
 

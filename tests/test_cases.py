@@ -9,8 +9,8 @@ from __future__ import annotations
 from bpcheck.crosscheck import Cell
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulp, ulps
-from reference.case import load_case
-from reference.quantities import stage
+from bpcheck.reference.case import load_case
+from bpcheck.reference.quantities import stage
 from tests.helpers import common_keys
 
 SHOW = 12  # quantities listed in a failure message
@@ -57,7 +57,7 @@ def test_case_pairwise(case_pair, values, exact, rho, request):
 
 
 def test_every_bundled_case_says_what_question_it_answers():
-    from reference.case import bundled_cases
+    from bpcheck.reference.case import bundled_cases
 
     for name in bundled_cases():
         assert len(load_case(name).question) > 40, name

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from reference import arith
-from reference.case import MEASURED, load_case
-from reference.oracle import exact_after
-from reference.quantities import split_trajectory_name
-from reference.trace import forward, train
+from bpcheck.reference import arith
+from bpcheck.reference.case import MEASURED, load_case
+from bpcheck.reference.oracle import exact_after
+from bpcheck.reference.quantities import split_trajectory_name
+from bpcheck.reference.trace import forward, train
 
 CASE = load_case("mazur-2015")
 CLOSING = [f for f in CASE.published if split_trajectory_name(f.quantity)]

@@ -19,7 +19,7 @@ from bpcheck.crosscheck import Record
 from bpcheck.reporting import diff, environment, results
 from bpcheck.reporting.report import BASELINE
 from bpcheck.ulps import ulp
-from reference.case import load_case
+from bpcheck.reference.case import load_case
 
 
 def _rho(request) -> dict | None:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from reference.quantities import stage
+from bpcheck.reference.quantities import stage
 from tests.conftest import CASE
 from tests.helpers import assert_matches_figure, assert_near_exact
 

@@ -6,9 +6,9 @@ import pytest
 
 from bpcheck.cli import main
 from bpcheck.crosscheck import step_conditions
-from reference.case import bundled_cases, load_case
-from reference.oracle import exact_step
-from reference.oracles import complex_step, disagreements
+from bpcheck.reference.case import bundled_cases, load_case
+from bpcheck.reference.oracle import exact_step
+from bpcheck.reference.oracles import complex_step, disagreements
 
 
 @pytest.mark.parametrize("name", bundled_cases())

@@ -21,15 +21,15 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import backends
+from bpcheck import backends
 from bpcheck import crosscheck
 from bpcheck.cost import SLOW_BACKENDS
 from bpcheck.tolerance import allowed_ulps
 from bpcheck.ulps import ulps
-from reference.case import PLAIN, Case, case_file, parse_case
-from reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
-from reference.oracle import exact_step, rounded_parameters
-from reference.quantities import Layout
+from bpcheck.reference.case import PLAIN, Case, case_file, parse_case
+from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
+from bpcheck.reference.oracle import exact_step, rounded_parameters
+from bpcheck.reference.quantities import Layout
 
 #: Examples per backend in the default profile: JAX compiles each new network shape (~1 s).
 DEFAULT_EXAMPLES = {

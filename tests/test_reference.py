@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import arith
-from reference.case import load_case
-from reference.oracle import exact_step, rounded_parameters
-from reference.trace import step_trace, train
+from bpcheck.reference import arith
+from bpcheck.reference.case import load_case
+from bpcheck.reference.oracle import exact_step, rounded_parameters
+from bpcheck.reference.trace import step_trace, train
 
 CASE = load_case("mazur-2015")
 

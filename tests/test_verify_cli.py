@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import backends
+from bpcheck import backends
 from bpcheck.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bpcheck.cli import main
-from reference.case import load_case
-from reference.oracle import exact_step
+from bpcheck.reference.case import load_case
+from bpcheck.reference.oracle import exact_step
 
 
 def _run(capsys, *argv):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import backends as registry
+from bpcheck import backends as registry
 
 NAME = "backends"
 HELP = "list backends and whether each is available"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import backends
+from bpcheck import backends
 from bpcheck import bench
 from bpcheck.cliutil import UsageError, choose, split, write_atomically
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from reference.case import bundled_cases, load_case
+from bpcheck.reference.case import bundled_cases, load_case
 
 NAME = "cases"
 HELP = "list the bundled cases"

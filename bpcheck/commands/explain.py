@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-import backends
+from bpcheck import backends
 from bpcheck import crosscheck
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reporting.explain import explain
-from reference.case import CaseError, load_case
+from bpcheck.reference.case import CaseError, load_case
 
 NAME = "explain"
 HELP = "show where a quantity's number comes from: its chain rule, each factor's value per backend"

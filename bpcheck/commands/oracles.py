@@ -7,9 +7,9 @@ import argparse
 
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.crosscheck import step_conditions
-from reference.case import CaseError, bundled_cases, load_case
-from reference.oracle import exact_step
-from reference.oracles import complex_step, disagreements
+from bpcheck.reference.case import CaseError, bundled_cases, load_case
+from bpcheck.reference.oracle import exact_step
+from bpcheck.reference.oracles import complex_step, disagreements
 
 NAME = "oracles"
 HELP = "check the reference's gradients against finite differences and the complex step"

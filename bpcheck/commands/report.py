@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import backends
+from bpcheck import backends
 from bpcheck import crosscheck
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
 from bpcheck.reporting.output import Exists, Progress, write_directory
-from reference.case import CaseError, bundled_cases, load_case
+from bpcheck.reference.case import CaseError, bundled_cases, load_case
 
 NAME = "report"
 HELP = "write results.json, report.md and report.html (with pictures) for every case and backend"

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-import backends
+from bpcheck import backends
 from bpcheck import crosscheck, table
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split, write_atomically
-from reference.case import CaseError, load_case
+from bpcheck.reference.case import CaseError, load_case
 
 NAME = "run"
 HELP = "cross-check a case on every installed backend"

@@ -13,7 +13,7 @@ from bpcheck.verify.implementation import LoadError, load_backend, verify_backen
 from bpcheck.verify.mistakes import CATALOGUE
 from bpcheck.verify.render import cell_json, cells_text, walk_json, walk_text
 from bpcheck.verify.values import ValuesError, case_of, read_values
-from reference.case import Case, CaseError, bundled_cases, load_case
+from bpcheck.reference.case import Case, CaseError, bundled_cases, load_case
 
 NAME = "verify"
 HELP = "check your values (a file) or your implementation (--backend) and diagnose the mistakes"

@@ -19,15 +19,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import backends
+from bpcheck import backends
 from bpcheck.cliutil import write_atomically
 from bpcheck.cost import in_part
 from bpcheck.ulps import ulps
-from reference import arith
-from reference.case import Case, load_case
-from reference.oracle import as_dtype_case, cache_dir, rounded_parameters
-from reference.quantities import split_trajectory_name
-from reference.trace import train
+from bpcheck.reference import arith
+from bpcheck.reference.case import Case, load_case
+from bpcheck.reference.oracle import as_dtype_case, cache_dir, rounded_parameters
+from bpcheck.reference.quantities import split_trajectory_name
+from bpcheck.reference.trace import train
 
 DEFAULT_STEPS = 10_000
 
@@ -59,7 +59,7 @@ def backend_curve(case_ref: str, backend: str, dtype: str, device: str, config: 
 
 def exact_curve(case: Case, dtype: str, config: str, steps: int) -> list[str]:
     """The exact E_total of every step (25 significant digits), cached beside the oracle's."""
-    src = Path(__file__).resolve().parents[2] / "reference"
+    src = Path(arith.__file__).parent
     h = hashlib.sha256(case.path.read_bytes())
     for name in ("arith.py", "backprop.py", "mlp.py", "trace.py"):
         h.update((src / name).read_bytes())

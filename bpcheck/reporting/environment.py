@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import backends
+from bpcheck import backends
 
 #: Distributions whose versions matter to the numbers (or to the pictures).
 PACKAGES = ("numpy", "torch", "jax", "jaxlib", "tensorflow-cpu", "autograd", "mpmath", "gmpy2", "matplotlib")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import backends
+from bpcheck import backends
 from bpcheck.ulps import ulps
-from reference import arith
-from reference.case import Case
-from reference.oracle import exact_step, rounded_parameters
-from reference.quantities import split_trajectory_name
-from reference.trace import step_trace
+from bpcheck.reference import arith
+from bpcheck.reference.case import Case
+from bpcheck.reference.oracle import exact_step, rounded_parameters
+from bpcheck.reference.quantities import split_trajectory_name
+from bpcheck.reference.trace import step_trace
 
 _TOKEN = re.compile(r"\{([^{}]+)\}")
 _NAME = re.compile(r"[A-Za-z_][\w/]*(?:\[\d+\])?")

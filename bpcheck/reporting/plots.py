@@ -10,7 +10,7 @@ from typing import Any
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from reference.quantities import split_trajectory_name
+from bpcheck.reference.quantities import split_trajectory_name
 
 PICTURES = ("network", "training", "heatmap", "distance")
 TITLES = {

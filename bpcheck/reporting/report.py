@@ -10,7 +10,7 @@ from bpcheck import crosscheck
 from bpcheck.reporting import curves, environment, plots, render, results
 from bpcheck.reporting.model import main_case
 from bpcheck.reporting.output import Progress
-from reference.case import Case
+from bpcheck.reference.case import Case
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "reports" / "baseline"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck.crosscheck import Record, as_json
-from reference.case import Case
+from bpcheck.reference.case import Case
 
 SCHEMA = "bpcheck-results/1"
 FILENAME = "results.json"

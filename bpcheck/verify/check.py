@@ -13,9 +13,9 @@ from bpcheck.verify import formulas as F
 from bpcheck.verify.mistakes import CATALOGUE, Mistake, correct_step, run
 from bpcheck.verify.values import Written
 from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
-from reference import arith
-from reference.case import PLAIN, Case, Config
-from reference.oracle import as_dtype_case, rounded_parameters
+from bpcheck.reference import arith
+from bpcheck.reference.case import PLAIN, Case, Config
+from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
 
 Num = Any
 NO_TABLE = "no per-quantity formulas for this network yet: wrong values are not split into wrong and carried"

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reference import backprop as bp
-from reference.arith import Arithmetic
-from reference.case import Case, Config
+from bpcheck.reference import backprop as bp
+from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference.case import Case, Config
 
 Num = Any
 

@@ -9,13 +9,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import backends
-from backends.protocol import METHODS
+from bpcheck import backends
+from bpcheck.backends.protocol import METHODS
 from bpcheck import crosscheck
 from bpcheck.verify.check import check_computed
 from bpcheck.verify.walk import Walk
-from reference.case import Case
-from reference.quantities import split_trajectory_name
+from bpcheck.reference.case import Case
+from bpcheck.reference.quantities import split_trajectory_name
 
 #: The name the implementation is registered under for the cross-check.
 NAME = "yours"

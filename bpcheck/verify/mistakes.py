@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bpcheck.verify import formulas as F
-from reference import backprop as bp
-from reference.arith import Arithmetic
-from reference.case import Case, Config
-from reference.trace import step_trace
+from bpcheck.reference import backprop as bp
+from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference.case import Case, Config
+from bpcheck.reference.trace import step_trace
 
 Num = Any
 Patch = Callable[[F.Table, Case], None]

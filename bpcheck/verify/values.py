@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from reference.quantities import Layout
+from bpcheck.reference.quantities import Layout
 
 
 class ValuesError(ValueError):
