@@ -1,5 +1,5 @@
 """The largest distance to exact every bundled backend shows, per stage and dtype, over every
-bundled case: the numbers the tolerance policy (bpcheck/tolerance.py) is set above.
+bundled case: the numbers the tolerance policy (reference/tolerance.py) is set above.
 
     .venv/bin/python benchmarks/observed_ulps.py [--json OUT]
 
@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bpcheck import backends
-from bpcheck import crosscheck
+from bpcheck import backends, crosscheck
 from bpcheck.reference.case import bundled_cases, load_case
 
 

@@ -1,5 +1,5 @@
 """Summarises a thorough Hypothesis run: random cases checked per second per backend, and the
-largest ULP distance / rho seen per backend and dtype (for bpcheck/tolerance.py).
+largest ULP distance / rho seen per backend and dtype (for reference/tolerance.py).
 
     BPCHECK_RECORD_ULPS=/tmp/ulps.jsonl .venv/bin/pytest tests/test_properties.py \\
         --hypothesis-profile=thorough -k numpy

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from bpcheck import backends
-from bpcheck import crosscheck
-from bpcheck.reporting import curves
+from bpcheck import backends, crosscheck
 from bpcheck.reference.case import load_case
+from bpcheck.reporting import curves
 
 MARKS = (1, 10, 100, 1000, 10000)
 

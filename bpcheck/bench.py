@@ -22,12 +22,12 @@ from functools import cache, partial
 from typing import Any
 
 from bpcheck import backends
-from bpcheck.reference.case import Case, load_case, parse_case
+from bpcheck.reference.case import MAIN_CASE, Case, load_case, parse_case
 from bpcheck.reference.oracle import rounded_parameters
 
 DTYPES = ("float64", "float32")
 MEASUREMENTS = ("forward-backward", "train", "width", "batch")
-CASE = "mazur-2015"
+CASE = MAIN_CASE
 FB_METHOD = (
     "forward() + gradients() with a fresh parameter dict each call, every value nudged by k float64 ULPs"
     " on call k (so StepBackend's trace cache never answers)"

@@ -43,6 +43,11 @@ NETWORK_SECONDS: dict[str, float] = {"reference": 0.05, "numpy": 0.1, "torch": 0
 NETWORK_SECONDS.update({"torch-compile": 30.0, "jax": 4.0, "jax-jit": 0.9, "tensorflow": 0.35, "autograd": 0.1})
 
 
+def import_seconds(backend: str) -> float:
+    """Rough seconds to import the backend's framework in a fresh process."""
+    return IMPORT_SECONDS.get(backend, 1.0)
+
+
 def slow_reason(backend: str, updates: int | None) -> str | None:
     """Why a check of `backend` after `updates` training steps (None: one step) is slow, or None."""
     if backend in SLOW_BACKENDS:

@@ -18,6 +18,8 @@ from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS, Spec
 from bpcheck.reference.quantities import Layout, split_trajectory_name
 
 CASES_DIR = Path(__file__).parent / "cases"
+#: The post's worked example: the case every command uses when none is named.
+MAIN_CASE = "mazur-2015"
 UPDATE_ORDERS = ("simultaneous", "output-first")
 MEASURED = ("after-update", "loss-of-last-step")
 TOP_LEVEL = (

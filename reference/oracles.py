@@ -75,8 +75,8 @@ def disagreements(case: Case, backprop: dict[str, Any], rho: dict[str, float]) -
     """Where either oracle disagrees with the backprop gradients `backprop` (exact values,
     keyed dE_total/d<p>), one line each. The complex step is held to the tolerance policy's
     gradient bound in float64 ULPs, times the quantity's cancellation factor rho."""
-    from bpcheck.tolerance import allowed_ulps
-    from bpcheck.ulps import ulps
+    from bpcheck.reference.tolerance import allowed_ulps
+    from bpcheck.reference.ulps import ulps
 
     bad = []
     for name, fd in finite_differences(case, case.parameters).gradients.items():

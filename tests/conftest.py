@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bpcheck import cost, crosscheck
-from bpcheck.reference.case import Case, bundled_cases, load_case
+from bpcheck import cost, crosscheck, engine
+from bpcheck.reference.case import MAIN_CASE, Case, bundled_cases, load_case
 from tests import broken_backends
 from tests.helpers import common_keys
 
-CASE = "mazur-2015"
+CASE = MAIN_CASE
 
 # Hypothesis: a fixed seed and few examples by default; `--hypothesis-profile=thorough` for thousands.
 settings.register_profile("default", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
@@ -45,12 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
     broken_backends.register_all()
     cases = [load_case(name) for name in matrix_cases(config)]
     trajectories = not config.getoption("--no-trajectories")
-    config._matrix = crosscheck.Computation(
-        [str(c.path) for c in cases],
-        matrix_backends(config),
-        list(crosscheck.DTYPES),
-        trajectories=trajectories,
-        part=selected_part(config),
+    config._matrix = engine.Engine(
+        cases, matrix_backends(config), crosscheck.DTYPES, trajectories=trajectories, part=selected_part(config)
     )
     # The exact values too, in a thread (the main process is mostly waiting on imports): they
     # land in the oracle's disk cache before the self-check's pytest asks for the same ones.

@@ -1,51 +1,21 @@
 """Assertion helpers: every failure says which cell, what was got, what was expected, and how
-far apart in ULPs, against which bound."""
+far apart in ULPs, against which bound. The verdict itself is always bpcheck.judge's."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from bpcheck.crosscheck import Cell, figure_agrees, selected
-from bpcheck.tolerance import allowed_ulps
-from bpcheck.ulps import ulp, ulps
-from bpcheck.reference.case import Figure, load_case
+from bpcheck.crosscheck import selected
+from bpcheck.judge import Cell, Record, Target, judge
+from bpcheck.reference.case import Case, load_case
 
 
-def assert_near_exact(got: float | str, exact: Any, dtype: str, stage: str, where: str, rho: float = 1.0) -> None:
-    """`got` within the policy's bound of the exact value."""
-    assert not isinstance(got, str), f"{where}: the backend raised: {got}"
-    distance = ulps(got, exact, dtype)
-    bound = allowed_ulps(stage, rho)
-    assert distance <= bound, (
-        f"{where}: got {got!r}, exact {float(exact)!r}: {distance:.4g} ULPs of {dtype} "
-        f"> allowed {bound:g} (stage {stage}, cancellation factor {rho:.3g}, bpcheck/tolerance.py)"
-    )
-
-
-def assert_backends_agree(
-    a: float | str, b: float | str, exact: Any, dtype: str, stage: str, where: str, rho: float = 1.0
-) -> None:
-    """Two backends within the larger of their bounds of each other (bpcheck/tolerance.py)."""
-    assert not isinstance(a, str) and not isinstance(b, str), (
-        f"{where}: a backend raised: {a if isinstance(a, str) else b}"
-    )
-    distance = abs(a - b) / ulp(exact, dtype)
-    bound = allowed_ulps(stage, rho)
-    assert distance <= bound, (
-        f"{where}: {a!r} vs {b!r}: {distance:.4g} ULPs of {dtype} apart > allowed {bound:g} (stage {stage})"
-    )
-
-
-def assert_matches_figure(
-    got: float | str, figure: Figure, exact: Any, dtype: str, stage: str, where: str, rho: float = 1.0
-) -> None:
-    """Within one unit of the figure's last printed digit, plus the dtype's own bound."""
-    assert not isinstance(got, str), f"{where}: the backend raised: {got}"
-    assert figure_agrees(got, figure, dtype, stage, exact, rho), (
-        f"{where}: got {got!r}, the post prints {figure.value} ({figure.section}); allowed: one unit "
-        f"({figure.unit}) + {allowed_ulps(stage, rho):g} ULPs of {dtype}; off by {abs(got - float(figure.value)):.3g}"
-    )
+def assert_judged(case: Case, cell: Cell, target: Target, got: float | str, exact: Any, rho: float = 1.0) -> Record:
+    """The judge's verdict on `got` is pass (or reproduced, for a printed figure)."""
+    record = judge(case, cell, target, got, exact, rho)
+    assert not record.failed, record.describe() + " (bounds: reference/tolerance.py)"
+    return record
 
 
 def common_keys(name: str, cells: tuple[Cell, ...], trajectories: bool, part: str) -> list[tuple[str, str]]:

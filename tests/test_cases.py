@@ -6,11 +6,11 @@ quantity off, with got / exact / ULPs / bound."""
 
 from __future__ import annotations
 
-from bpcheck.crosscheck import Cell
-from bpcheck.tolerance import allowed_ulps
-from bpcheck.ulps import ulp, ulps
+from bpcheck.crosscheck import targets
+from bpcheck.judge import Cell, judge
 from bpcheck.reference.case import load_case
 from bpcheck.reference.quantities import stage
+from bpcheck.reference.tolerance import apart
 from tests.helpers import common_keys
 
 SHOW = 12  # quantities listed in a failure message
@@ -28,31 +28,25 @@ def _keys(name: str, cells: tuple[Cell, ...], part: str, request) -> list[tuple[
 def test_case_exact(case_cell, values, exact, rho, request):
     name, cell, part = case_cell
     case = load_case(name)
-    got, truth, kappa = values[(name, cell)], exact[name][cell.dtype], rho[name]
-    bad = []
-    for key in _keys(name, (cell,), part, request):
-        x, v = truth[key], got[key]
-        if isinstance(v, str):
-            bad.append(f"{key[0]}: the backend raised: {v}")
-            continue
-        d, bound = ulps(v, x, cell.dtype), allowed_ulps(stage(case.layout, key[0]), kappa[key])
-        if not d <= bound:
-            bad.append(f"{key[0]}: got {v!r}, exact {float(x)!r}: {d:.4g} ULPs > allowed {bound:.4g}")
-    assert not bad, _report(f"{cell.id} {name}", bad)
+    got, truth, factor = values[(name, cell)], exact[name][cell.dtype], rho[name]
+    chosen = {(t.quantity, t.config): t for t in targets(case)}
+    records = [
+        judge(case, cell, chosen[key], got[key], truth[key], factor[key]) for key in _keys(name, (cell,), part, request)
+    ]
+    assert not any(r.failed for r in records), _report(f"{cell.id} {name}", [r.describe() for r in records if r.failed])
 
 
 def test_case_pairwise(case_pair, values, exact, rho, request):
     name, a, b, part = case_pair
     case = load_case(name)
-    va, vb, truth, kappa = values[(name, a)], values[(name, b)], exact[name][a.dtype], rho[name]
+    va, vb, truth, factor = values[(name, a)], values[(name, b)], exact[name][a.dtype], rho[name]
     bad = []
     for key in _keys(name, (a, b), part, request):
-        x = truth[key]
         if isinstance(va[key], str) or isinstance(vb[key], str):
             continue  # reported by test_case_exact
-        d, bound = abs(va[key] - vb[key]) / ulp(x, a.dtype), allowed_ulps(stage(case.layout, key[0]), kappa[key])
-        if not d <= bound:
-            bad.append(f"{key[0]}: {va[key]!r} vs {vb[key]!r}: {d:.4g} ULPs apart > allowed {bound:.4g}")
+        d = apart(va[key], vb[key], truth[key], a.dtype, stage(case.layout, key[0]), factor[key])
+        if not d.ok:
+            bad.append(f"{key[0]}: {va[key]!r} vs {vb[key]!r}: {d.ulps:.4g} ULPs apart > allowed {d.bound:.4g}")
     assert not bad, _report(f"{a.id} vs {b.id} {name}", bad)
 
 

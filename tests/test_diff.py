@@ -16,10 +16,11 @@ import pytest
 from bpcheck import crosscheck
 from bpcheck.cli import main
 from bpcheck.crosscheck import Record
+from bpcheck.judge import as_json, judge
+from bpcheck.reference.case import load_case
+from bpcheck.reference.ulps import ulp
 from bpcheck.reporting import diff, environment, results
 from bpcheck.reporting.report import BASELINE
-from bpcheck.ulps import ulp
-from bpcheck.reference.case import load_case
 
 
 def _rho(request) -> dict | None:
@@ -34,11 +35,7 @@ def _judge(request, case, cell, t, value, exact) -> Record:
     rho = _rho(request)
     k = (t.quantity, t.config)
     x = exact[case.name][cell.dtype][k]
-    return (
-        crosscheck.judge(case, cell, t, value, x, rho[case.name][k])
-        if rho
-        else crosscheck.judge(case, cell, t, value, x)
-    )
+    return judge(case, cell, t, value, x, rho[case.name][k]) if rho else judge(case, cell, t, value, x)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +86,7 @@ def test_a_value_moved_by_a_few_hundred_ulps_is_named(request, baseline, fresh, 
     target = next(t for t in crosscheck.targets(case, False) if t.quantity == rec.quantity)
     cell = crosscheck.Cell(rec.backend, rec.dtype, rec.device)
     value = rec.value + 300 * ulp(exact[case.name][rec.dtype][(target.quantity, target.config)], rec.dtype)
-    moved["records"][k] = crosscheck.as_json([_judge(request, case, cell, target, value, exact)])[0]
+    moved["records"][k] = as_json([_judge(request, case, cell, target, value, exact)])[0]
     old = _write(tmp_path / "old.json", baseline)
     assert main(["diff", old, _write(tmp_path / "new.json", fresh)]) == 0
     assert capsys.readouterr().out.strip().endswith("no regression")
@@ -109,7 +106,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def _doc(*recs: Record, versions: dict | None = None) -> dict:
-    return {"schema": results.SCHEMA, "environment": {"versions": versions or {}}, "records": crosscheck.as_json(recs)}
+    return {"schema": results.SCHEMA, "environment": {"versions": versions or {}}, "records": as_json(recs)}
 
 
 _R = dict(case="c", backend="torch", dtype="float64", device="cpu", quantity="net_h1", value=1.0, exact="1", ulps=1.0)

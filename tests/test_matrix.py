@@ -4,31 +4,18 @@
 
 from __future__ import annotations
 
-from bpcheck.reference.quantities import stage
+from dataclasses import replace
+
 from tests.conftest import CASE
-from tests.helpers import assert_matches_figure, assert_near_exact
+from tests.helpers import assert_judged
 
 
 def test_exact(cell, target, case, values, exact, rho):
     key = (target.quantity, target.config)
-    assert_near_exact(
-        values[(CASE, cell)][key],
-        exact[CASE][cell.dtype][key],
-        cell.dtype,
-        stage(case.layout, target.quantity),
-        f"{cell.id} {target.quantity} [{target.config}]",
-        rho[CASE][key],
-    )
+    unprinted = replace(target, published=None)  # the exact value alone; the figure is test_published's
+    assert_judged(case, cell, unprinted, values[(CASE, cell)][key], exact[CASE][cell.dtype][key], rho[CASE][key])
 
 
 def test_published(cell, target, figure_target, case, values, exact, rho):
     key = (target.quantity, target.config)
-    assert_matches_figure(
-        values[(CASE, cell)][key],
-        target.published,
-        exact[CASE][cell.dtype][key],
-        cell.dtype,
-        stage(case.layout, target.quantity),
-        f"{cell.id} {target.quantity} [{target.config}]",
-        rho[CASE][key],
-    )
+    assert_judged(case, cell, target, values[(CASE, cell)][key], exact[CASE][cell.dtype][key], rho[CASE][key])

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bpcheck.reference import arith
+from bpcheck.reference.case import Case, Config, load_case
+from bpcheck.reference.trace import step_trace
 from bpcheck.verify import formulas as F
 from bpcheck.verify.check import applicable, check_written
 from bpcheck.verify.mistakes import CATALOGUE, correct_step, run
 from bpcheck.verify.values import parse_values
-from bpcheck.reference import arith
-from bpcheck.reference.case import Case, Config, load_case
-from bpcheck.reference.trace import step_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 MAZUR = load_case("mazur-2015")

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bpcheck import backends
-from bpcheck import bench
+from bpcheck import backends, bench
 from bpcheck.cliutil import UsageError, choose, split, write_atomically
 
 NAME = "bench"

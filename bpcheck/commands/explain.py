@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from bpcheck import backends
-from bpcheck import crosscheck
+from bpcheck import backends, crosscheck
 from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting.explain import explain
-from bpcheck.reference.case import CaseError, load_case
 
 NAME = "explain"
 HELP = "show where a quantity's number comes from: its chain rule, each factor's value per backend"
@@ -16,7 +15,7 @@ HELP = "show where a quantity's number comes from: its chain rule, each factor's
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("quantity", help="a quantity name, e.g. dE_total/dw5, delta_h1, w5+, net_o1")
-    p.add_argument("--case", default="mazur-2015", help="bundled case name or path to a case .toml")
+    p.add_argument("--case", default=MAIN_CASE, help="bundled case name or path to a case .toml")
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
 

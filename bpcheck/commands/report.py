@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from bpcheck import backends
-from bpcheck import crosscheck
+from bpcheck import backends, crosscheck
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
-from bpcheck.reporting.output import Exists, Progress, write_directory
 from bpcheck.reference.case import CaseError, bundled_cases, load_case
+from bpcheck.reporting.output import Exists, Progress, write_directory
 
 NAME = "report"
 HELP = "write results.json, report.md and report.html (with pictures) for every case and backend"

@@ -7,17 +7,17 @@ import json
 import sys
 from pathlib import Path
 
-from bpcheck import backends
-from bpcheck import crosscheck, table
+from bpcheck import backends, crosscheck, engine, table
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split, write_atomically
-from bpcheck.reference.case import CaseError, load_case
+from bpcheck.judge import as_json
+from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 
 NAME = "run"
 HELP = "cross-check a case on every installed backend"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--case", default="mazur-2015", help="bundled case name or path to a case .toml")
+    p.add_argument("--case", default=MAIN_CASE, help="bundled case name or path to a case .toml")
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", action="append", help="only this dtype: float64, float32 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the records as JSON instead of the table")
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     part = "all" if args.slow or asked else "fast"  # a backend asked for by name runs whole
-    records, unavailable = crosscheck.run(case, names, dtypes, args.jobs, not args.no_trajectories, part)
+    outcome = engine.crosscheck([case], names, dtypes, jobs=args.jobs, trajectories=not args.no_trajectories, part=part)
+    records, unavailable = outcome.records, outcome.unavailable
     if asked and unavailable:
         name, reason = next(iter(unavailable.items()))
         raise UsageError(f"backend {name} is {reason}")
@@ -50,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
         text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
     if note := left_out([n for n in names if n not in unavailable], args.slow or bool(asked)):
         text += "\n" + note
-    print(json.dumps(crosscheck.as_json(records), indent=1) if args.json else text)
+    print(json.dumps(as_json(records), indent=1) if args.json else text)
     if not args.no_report:
         out = Path(args.out or Path("reports") / f"run-{case.name}")
-        write_atomically(out / "results.json", json.dumps(crosscheck.as_json(records), indent=1) + "\n")
+        write_atomically(out / "results.json", json.dumps(as_json(records), indent=1) + "\n")
         write_atomically(out / "table.txt", text + "\n")
         print(f"report: {out}/results.json, {out}/table.txt", file=sys.stderr)
-    return 1 if any(r.verdict in ("fail", "not-reproduced") for r in records) else 0
+    return 1 if any(r.failed for r in records) else 0

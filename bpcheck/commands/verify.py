@@ -8,12 +8,12 @@ import json
 
 from bpcheck import crosscheck
 from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.reference.case import MAIN_CASE, Case, CaseError, bundled_cases, load_case
 from bpcheck.verify.check import check_written
 from bpcheck.verify.implementation import LoadError, load_backend, verify_backend
 from bpcheck.verify.mistakes import CATALOGUE
 from bpcheck.verify.render import cell_json, cells_text, walk_json, walk_text
 from bpcheck.verify.values import ValuesError, case_of, read_values
-from bpcheck.reference.case import Case, CaseError, bundled_cases, load_case
 
 NAME = "verify"
 HELP = "check your values (a file) or your implementation (--backend) and diagnose the mistakes"
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--case",
         action="append",
-        help="case name or .toml path (values: one, default mazur-2015; "
+        help=f"case name or .toml path (values: one, default {MAIN_CASE}; "
         "--backend: repeatable, default every bundled case)",
     )
     p.add_argument("--config", help="values: the update rule you followed (default: the case's)")
@@ -45,7 +45,7 @@ def _case(name: str) -> Case:
 def run(args: argparse.Namespace) -> int:
     cases = split(args.case)
     if args.list:
-        return _list(_case((cases or ["mazur-2015"])[0]), args.json)
+        return _list(_case((cases or [MAIN_CASE])[0]), args.json)
     if (args.values is None) == (args.backend is None):
         raise UsageError("give either a values file or --backend package.module:Object")
     if args.values is not None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--dtype and --no-trajectories go with --backend, not with a values file")
         if cases and len(cases) > 1:
             raise UsageError("a values file is checked against one case; give --case once")
-        return _values(_case((cases or [case_of(args.values) or "mazur-2015"])[0]), args)
+        return _values(_case((cases or [case_of(args.values) or MAIN_CASE])[0]), args)
     if args.config:
         raise UsageError("--config goes with a values file; --backend uses each case's own rule")
     return _backend(args, [_case(c) for c in (cases or bundled_cases())])

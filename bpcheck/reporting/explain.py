@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bpcheck import backends
-from bpcheck.ulps import ulps
+from bpcheck import engine
 from bpcheck.reference import arith
 from bpcheck.reference.case import Case
 from bpcheck.reference.oracle import exact_step, rounded_parameters
 from bpcheck.reference.quantities import split_trajectory_name
-from bpcheck.reference.trace import step_trace
+from bpcheck.reference.ulps import ulps
 
 _TOKEN = re.compile(r"\{([^{}]+)\}")
 _NAME = re.compile(r"[A-Za-z_][\w/]*(?:\[\d+\])?")
@@ -104,20 +103,6 @@ def givens(case: Case, dtype: str) -> dict[str, float]:
     return out
 
 
-def backend_values(case: Case, name: str, dtype: str, device: str) -> dict[str, float]:
-    """Every quantity of one step from a backend (the reference: its step trace)."""
-    params = rounded_parameters(case, dtype)
-    if name == "reference":
-        return {k: float(v) for k, v in step_trace(case, params, case.config, arith.for_dtype(dtype)).items()}
-    b = backends.get(name)
-    step = b.step(case, params, case.config, dtype, device)
-    return {
-        **b.forward(case, params, dtype, device),
-        **b.gradients(case, params, dtype, device),
-        **{f"{k}+": v for k, v in step.items()},
-    }
-
-
 def explain(case: Case, q: str, names: list[str], dtype: str = "float64") -> str:
     """The explanation of `q` as text; KeyError for a name the case does not have."""
     split = split_trajectory_name(q)
@@ -138,13 +123,15 @@ def explain(case: Case, q: str, names: list[str], dtype: str = "float64") -> str
     exact = exact_step(case, dtype)
     sources: list[tuple[str, dict[str, Any]]] = [("exact", exact)]
     errors: list[str] = []
-    for name in names:
-        for device in backends.get(name).devices():
-            label = name + ("" if device == "cpu" else f"-{device}")
-            try:
-                sources.append((label, backend_values(case, name, dtype, device)))
-            except Exception as err:  # a backend that breaks is a result, not a crash
-                errors.append(f"{label:<10} {type(err).__name__}: {err}")
+    computed = engine.Engine([case], names, [dtype], trajectories=False).result()
+    for (_, cell), got in computed.values.items():
+        label = cell.id.removesuffix(f"-{dtype}").replace(f"-{dtype}-", "-")
+        values = {q: v for (q, _), v in got.items()}
+        broken = next((v for v in values.values() if isinstance(v, str)), None)
+        if broken is None:
+            sources.append((label, values))
+        else:  # a backend that breaks is a result, not a crash
+            errors.append(f"{label:<10} {broken}")
     note = ""
     if q.endswith("+") and q[:-1] in case.layout.biases and not case.config.update_biases:
         note = f"  (the rule {case.default_config} updates no biases)"

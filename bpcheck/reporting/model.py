@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpcheck.reference.case import MAIN_CASE
 from bpcheck.reporting.plots import PICTURES, TITLES
 
 
@@ -40,7 +41,7 @@ Block = Heading | Para | Table | Image
 def main_case(doc: dict[str, Any]) -> str | None:
     """The case the pictures show: the post's example if present, else the first."""
     names = list(doc.get("cases", {}))
-    return "mazur-2015" if "mazur-2015" in names else (names[0] if names else None)
+    return MAIN_CASE if MAIN_CASE in names else (names[0] if names else None)
 
 
 def blocks(doc: dict[str, Any]) -> list[Block]:

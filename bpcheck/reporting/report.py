@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bpcheck import crosscheck
+from bpcheck import engine
+from bpcheck.reference.case import MAIN_CASE, Case
 from bpcheck.reporting import curves, environment, plots, render, results
 from bpcheck.reporting.model import main_case
 from bpcheck.reporting.output import Progress
-from bpcheck.reference.case import Case
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "reports" / "baseline"
@@ -26,33 +26,31 @@ def generate(
     progress: Progress | None = None,
     part: str = "all",
 ) -> dict[str, Any]:
-    """The results document. Curves are drawn for the main case (the post's example if asked
-    for); `steps` shortens them (default: up to the case's last published E_total figure)."""
+    """The results document, from one engine run over every case (one pool: each worker
+    imports each framework once). Curves are drawn for the main case (the post's example if
+    asked for); `steps` shortens them (default: up to the case's last published E_total figure)."""
     progress = progress or Progress(0, quiet=True)
-    records: list[crosscheck.Record] = []
-    unavailable: dict[str, str] = {}
-    for case in cases:
-        progress.show(f"cross-check {case.name}")
-        recs, unav = crosscheck.run(case, names, dtypes, jobs, trajectories, part)
-        records += recs
-        unavailable.update(unav)
-        progress.tick(f"cross-check {case.name}")
-    main = next((c for c in cases if c.name == "mazur-2015"), cases[0])
-    progress.show("training curves")
-    drawn = curves.compute(main, names, dtypes, steps, jobs, progress.tick, part)
+    main = next((c for c in cases if c.name == MAIN_CASE), cases[0])
+    plan = curves.plan(main, steps)
+    progress.show("cross-check: starting the workers")
+    run = engine.Engine(cases, names, dtypes, jobs=jobs, trajectories=trajectories, part=part, curve=plan)
+    exact_curves = {dt: curves.exact_curve(plan, dt) for dt in dtypes}  # while the workers compute
+    computed = run.result(tick=lambda label: progress.tick(f"cross-check {label}"))
+    records = [r for case in cases for r in engine.records_of(case, computed, dtypes, trajectories)]
+    drawn = curves.assemble(plan, computed.curves, exact_curves)
     progress.show("environment")
     env = environment.capture(names)
     env["compute"] = {
         "jobs": jobs or "CPU count",
-        "worker_threads": "OMP/MKL/OPENBLAS_NUM_THREADS=1 in each worker process (bpcheck.crosscheck)",
+        "worker_threads": "OMP/MKL/OPENBLAS_NUM_THREADS=1 in each worker process (bpcheck.engine)",
         "part": part,
     }
-    return results.build(records, unavailable, env, cases, drawn)
+    return results.build(records, computed.unavailable, env, cases, drawn)
 
 
 def units(cases: list[Case], names: list[str], dtypes: list[str]) -> int:
-    """Progress steps: one per case, one per training curve (an upper bound)."""
-    return len(cases) + len(names) * len(dtypes)
+    """Progress steps: one per backend x dtype (x device: an accelerator adds some)."""
+    return len(names) * len(dtypes)
 
 
 def files(doc: dict[str, Any]) -> dict[str, str | bytes]:

@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bpcheck.crosscheck import Record, as_json
+from bpcheck.judge import Record, as_json
 from bpcheck.reference.case import Case
 
 SCHEMA = "bpcheck-results/1"

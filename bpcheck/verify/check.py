@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from bpcheck.crosscheck import by_rule
-from bpcheck.ulps import ulps
+from bpcheck.reference import arith
+from bpcheck.reference.case import PLAIN, Case, Config
+from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
+from bpcheck.reference.ulps import ulps
 from bpcheck.verify import formulas as F
 from bpcheck.verify.mistakes import CATALOGUE, Mistake, correct_step, run
 from bpcheck.verify.values import Written
 from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
-from bpcheck.reference import arith
-from bpcheck.reference.case import PLAIN, Case, Config
-from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
 
 Num = Any
 NO_TABLE = "no per-quantity formulas for this network yet: wrong values are not split into wrong and carried"

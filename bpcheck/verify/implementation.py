@@ -9,16 +9,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpcheck import backends
+from bpcheck import backends, engine
 from bpcheck.backends.protocol import METHODS
-from bpcheck import crosscheck
-from bpcheck.verify.check import check_computed
-from bpcheck.verify.walk import Walk
+from bpcheck.judge import Record
 from bpcheck.reference.case import Case
 from bpcheck.reference.quantities import split_trajectory_name
-
-#: The name the implementation is registered under for the cross-check.
-NAME = "yours"
+from bpcheck.verify.check import check_computed
+from bpcheck.verify.walk import Walk
 
 
 class LoadError(ValueError):
@@ -84,29 +81,23 @@ class CellResult:
 
 
 def verify_backend(backend: Any, cases: list[Case], dtypes: list[str], trajectories: bool) -> list[CellResult]:
-    """Every case and dtype: the cross-check against the exact oracle, then the walk."""
-    backends.register(NAME, lambda: backend)
-    try:
-        return [cell for case in cases for cell in _cells(case, dtypes, trajectories)]
-    finally:  # leave the registry as it was (there is no unregister in backends/)
-        backends._REGISTRY.pop(NAME, None)
-        backends._LOADED.pop(NAME, None)
+    """Every case and dtype: the cross-check against the exact oracle, then the walk. The
+    object is handed to the engine as it is: nothing is registered."""
+    outcome = engine.crosscheck(cases, [backend], dtypes, jobs=1, trajectories=trajectories)
+    if outcome.unavailable:
+        reason = next(iter(outcome.unavailable.values()))
+        return [CellResult(case.name, dt, "?", error=reason) for case in cases for dt in dtypes]
+    cells: dict[tuple[str, str, str], list[Record]] = {}
+    for r in outcome.records:
+        cells.setdefault((r.case, r.dtype, r.device), []).append(r)
+    by_name = {case.name: case for case in cases}
+    return [_cell(by_name[name], dt, dev, rs) for (name, dt, dev), rs in cells.items()]
 
 
-def _cells(case: Case, dtypes: list[str], trajectories: bool) -> list[CellResult]:
-    records, unavailable = crosscheck.run(case, [NAME], dtypes, jobs=1, trajectories=trajectories)
-    if unavailable:
-        return [CellResult(case.name, dt, "?", error=unavailable[NAME]) for dt in dtypes]
-    cells: dict[tuple[str, str], list[crosscheck.Record]] = {}
-    for r in records:
-        cells.setdefault((r.dtype, r.device), []).append(r)
-    return [_cell(case, dt, dev, rs) for (dt, dev), rs in cells.items()]
-
-
-def _cell(case: Case, dtype: str, device: str, records: list[crosscheck.Record]) -> CellResult:
+def _cell(case: Case, dtype: str, device: str, records: list[Record]) -> CellResult:
     res = CellResult(case.name, dtype, device)
     step = [r for r in records if split_trajectory_name(r.quantity) is None]
-    res.trajectory_failures = [r.quantity for r in records if r not in step and r.verdict in ("fail", "not-reproduced")]
+    res.trajectory_failures = [r.quantity for r in records if r not in step and r.failed]
     errors = {r.quantity: r.error for r in step if r.error}
     if errors and len(errors) == len(step):
         message = next(iter(errors.values())) or ""
@@ -116,7 +107,7 @@ def _cell(case: Case, dtype: str, device: str, records: list[crosscheck.Record])
             res.error = message
         return res
     res.missing = {q: e for q, e in errors.items() if e}
-    res.step_failures = [r.quantity for r in step if r.value is not None and r.verdict in ("fail", "not-reproduced")]
+    res.step_failures = [r.quantity for r in step if r.value is not None and r.failed]
     values = {r.quantity: r.value for r in step if r.value is not None}
     bounds = {r.quantity: r.allowed_ulps for r in step}
     try:

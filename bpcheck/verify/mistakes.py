@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bpcheck.verify import formulas as F
 from bpcheck.reference import backprop as bp
 from bpcheck.reference.arith import Arithmetic
 from bpcheck.reference.case import Case, Config
 from bpcheck.reference.trace import step_trace
+from bpcheck.verify import formulas as F
 
 Num = Any
 Patch = Callable[[F.Table, Case], None]

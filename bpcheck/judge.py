@@ -1,0 +1,146 @@
+"""The judge: the one function that turns a computed value into a verdict record.
+
+Everything that says pass or fail (run, report, verify, the pytest plugin and the project's
+own tests) calls `judge`; the comparison inside is reference.tolerance.distance, the bound is
+the tolerance policy's (reference/tolerance.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from bpcheck.reference.arith import EXACT_DIGITS
+from bpcheck.reference.case import Case, Figure
+from bpcheck.reference.quantities import stage
+from bpcheck.reference.tolerance import allowed_ulps, distance
+from bpcheck.reference.ulps import ulp
+
+#: The verdicts that make a run fail.
+FAILING = ("fail", "not-reproduced")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One column of the matrix: a backend in a dtype on a device."""
+
+    backend: str
+    dtype: str
+    device: str
+
+    @property
+    def id(self) -> str:
+        """torch-float64 on the CPU, torch-float64-cuda elsewhere."""
+        return f"{self.backend}-{self.dtype}" + ("" if self.device == "cpu" else f"-{self.device}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One number to compute: a quantity under a configuration, after some updates."""
+
+    quantity: str
+    config: str
+    updates: int | None  # None: a quantity of one training step from the initial parameters
+    measured: str = "after-update"
+    published: Figure | None = None
+
+
+@dataclass
+class Record:
+    """One judged value: the keys of `bpcheck run --json`."""
+
+    case: str
+    backend: str
+    dtype: str
+    device: str
+    quantity: str
+    value: float | None
+    exact: str  # the exact value, 20 significant digits
+    ulps: float | None
+    allowed_ulps: float | None  # None: no bound (an exact 0 reached by cancellation; see magnitude.py)
+    condition: float | None  # rho, the cancellation factor the bound was multiplied by (None: infinite)
+    published: str | None
+    verdict: str  # pass | fail; for a published figure reproduced | not-reproduced
+    config: str
+    measured: str  # after-update | loss-of-last-step
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in FAILING
+
+    def describe(self) -> str:
+        """One line for a failure message: which cell, got, expected, how far, against what."""
+        where = f"{self.backend}-{self.dtype}" + ("" if self.device == "cpu" else f"-{self.device}")
+        head = f"{where} {self.quantity} [{self.config}] ({self.case})"
+        if self.error is not None:
+            return f"{head}: the backend gave no value: {self.error}"
+        far = f"{self.ulps:.4g} ULPs of {self.dtype}" if self.ulps is not None else "not comparable"
+        bound = "no bound" if self.allowed_ulps is None else f"allowed {self.allowed_ulps:g}"
+        factor = "infinite" if self.condition is None else f"{self.condition:g}"
+        printed = f"; the source prints {self.published}" if self.published is not None else ""
+        return (
+            f"{head}: got {self.value!r}, exact {self.exact}: {far}, {bound} "
+            f"(cancellation factor {factor}){printed}: {self.verdict}"
+        )
+
+
+def figure_agrees(value: float, figure: Figure, dtype: str, stage_name: str, exact: Any, rho: float = 1.0) -> bool:
+    """|value - printed| <= one unit of the last printed digit + the dtype's allowance: the
+    printed figure is within a unit of the truth, and the value within its bound of it."""
+    slack = float(figure.unit) + allowed_ulps(stage_name, rho) * ulp(exact, dtype)
+    return abs(Decimal(repr(value)) - Decimal(figure.value)) <= Decimal(repr(slack))
+
+
+def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, rho: float = 1.0) -> Record:
+    """The verdict on `value` (a float, or the backend's error message) for target `t`."""
+    st = stage(case.layout, t.quantity)
+    error = value if isinstance(value, str) else None
+    v = _number(value)
+    if v is None and error is None:
+        error = f"not a number: {value!r}"
+    d = None if v is None else distance(v, exact, cell.dtype, st, rho)
+    ok = d is not None and d.ok
+    verdict = "pass" if ok else "fail"
+    if t.published is not None:
+        ok = ok and v is not None and figure_agrees(v, t.published, cell.dtype, st, exact, rho)
+        verdict = "reproduced" if ok else "not-reproduced"
+    bound = allowed_ulps(st, rho)
+    return Record(
+        case=case.name,
+        backend=cell.backend,
+        dtype=cell.dtype,
+        device=cell.device,
+        quantity=t.quantity,
+        value=v,
+        exact=digits(exact),
+        ulps=None if d is None or not math.isfinite(d.ulps) else round(d.ulps, 3),
+        allowed_ulps=round(bound, 3) if math.isfinite(bound) else None,
+        condition=round(rho, 3) if math.isfinite(rho) else None,
+        published=t.published.value if t.published else None,
+        verdict=verdict,
+        config=t.config,
+        measured=t.measured,
+        error=error,
+    )
+
+
+def _number(value: Any) -> float | None:
+    """A backend's value as a float, or None for an error message or a non-number."""
+    if isinstance(value, str | bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def digits(x: Any, n: int = 20) -> str:
+    """An exact value as a decimal string of `n` significant digits."""
+    return format(Decimal(str(x)[: EXACT_DIGITS + 10]), f".{n}g")
+
+
+def as_json(records: list[Record]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in records]
