@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from bpcheck import backends, crosscheck
+from bpcheck import backends, matrix, engine
 from bpcheck.reference.case import bundled_cases, load_case
+from bpcheck.reference.quantities import stage
 
 
 def main() -> None:
@@ -21,16 +22,11 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     worst: dict[tuple[str, str], dict[str, object]] = {}
-    for name in bundled_cases():
-        case = load_case(name)
-        records, _ = crosscheck.run(
-            case, [n for n in backends.names() if n in crosscheck.BUNDLED], list(crosscheck.DTYPES)
-        )
-        for r in records:
-            if r.ulps is None:
-                continue
-            from bpcheck.reference.quantities import stage
-
+    cases = {name: load_case(name) for name in bundled_cases()}
+    outcome = engine.crosscheck(list(cases.values()), [n for n in backends.names() if n in matrix.BUNDLED])
+    for r in outcome.records:
+        case, name = cases[r.case], r.case
+        if r.ulps is not None:
             key = (stage(case.layout, r.quantity), r.dtype)
             normalized = r.ulps / max(1.0, r.condition)
             w = worst.setdefault(key, {"normalized": 0.0, "where": "", "raw": 0.0})

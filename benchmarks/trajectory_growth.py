@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from bpcheck import backends, crosscheck
+from bpcheck import backends, matrix
 from bpcheck.reference.case import load_case
 from bpcheck.reporting import curves
 
@@ -24,8 +24,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000)
     args = parser.parse_args()
     case = load_case(args.case)
-    names = [n for n in crosscheck.BUNDLED if backends.status(n) == "available"]
-    rows = curves.compute(case, names, list(crosscheck.DTYPES), args.steps)
+    names = [n for n in matrix.BUNDLED if backends.status(n) == "available"]
+    rows = curves.compute(case, names, list(matrix.DTYPES), args.steps)
     marks = [m for m in MARKS if m <= args.steps]
     print("| backend | dtype | " + " | ".join(f"step {m:,}" for m in marks) + " | largest |")
     print("|---|---|" + "---|" * (len(marks) + 1))

@@ -24,8 +24,8 @@ from typing import Any
 
 from bpcheck import backends, cost
 from bpcheck.backends.protocol import Backend
-from bpcheck.crosscheck import DTYPES, conditions, exact_values, selected, targets
 from bpcheck.judge import Cell, Record, judge
+from bpcheck.matrix import DTYPES, conditions, exact_values, selected, targets
 from bpcheck.reference.case import Case
 from bpcheck.reference.oracle import rounded_parameters
 from bpcheck.reference.quantities import split_trajectory_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from bpcheck.crosscheck import Record
+from bpcheck.matrix import Record
 
 
 def render(records: list[Record]) -> str:

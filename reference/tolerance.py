@@ -25,7 +25,7 @@ Stages: forward (a dot product and one activation), error (the loss: subtraction
 and hidden-chain (dE/dout, dout/dnet, delta), gradient (sums over the batch), update
 (w - eta g, dominated by w), trajectory (N steps; rounding accumulates without being damped,
 and a parameter is measured in ULPs of the largest parameter of its layer, see
-crosscheck.conditions).
+matrix.conditions).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bpcheck import cost, crosscheck, engine
+from bpcheck import cost, matrix, engine
 from bpcheck.reference.case import MAIN_CASE, Case, bundled_cases, load_case
 from tests import broken_backends
 from tests.helpers import common_keys
@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     cases = [load_case(name) for name in matrix_cases(config)]
     trajectories = not config.getoption("--no-trajectories")
     config._matrix = engine.Engine(
-        cases, matrix_backends(config), crosscheck.DTYPES, trajectories=trajectories, part=selected_part(config)
+        cases, matrix_backends(config), matrix.DTYPES, trajectories=trajectories, part=selected_part(config)
     )
     # The exact values too, in a thread (the main process is mostly waiting on imports): they
     # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
@@ -54,8 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def oracle() -> None:
         for c in cases:
-            config._rho[c.name] = crosscheck.conditions(c, trajectories)
-            config._exact[c.name] = {dt: crosscheck.exact_values(c, dt, trajectories) for dt in crosscheck.DTYPES}
+            config._rho[c.name] = matrix.conditions(c, trajectories)
+            config._exact[c.name] = {dt: matrix.exact_values(c, dt, trajectories) for dt in matrix.DTYPES}
 
     config._exact_thread = threading.Thread(target=oracle, daemon=True)
     config._exact_thread.start()
@@ -107,7 +107,7 @@ def matrix_cases(config: pytest.Config) -> list[str]:
 
 def matrix_backends(config: pytest.Config) -> list[str]:
     asked = config.getoption("--backends")
-    return asked.split(",") if asked else list(crosscheck.BUNDLED)
+    return asked.split(",") if asked else list(matrix.BUNDLED)
 
 
 def _cells(config: pytest.Config) -> list[Any]:
@@ -119,16 +119,16 @@ def _cells(config: pytest.Config) -> list[Any]:
         if found.status != "available":
             out.append(pytest.param(None, marks=pytest.mark.skip(reason=f"{name} {found.status}"), id=name))
             continue
-        out += [crosscheck.Cell(name, dt, dev) for dt in crosscheck.DTYPES for dev in found.devices]
+        out += [matrix.Cell(name, dt, dev) for dt in matrix.DTYPES for dev in found.devices]
         if found.accelerator:
             out += [
                 pytest.param(None, marks=pytest.mark.skip(reason=found.missing), id=f"{name}-{dt}-{found.accelerator}")
-                for dt in crosscheck.DTYPES
+                for dt in matrix.DTYPES
             ]
     return out
 
 
-def _pairs(real: list[crosscheck.Cell]) -> list[tuple[crosscheck.Cell, crosscheck.Cell]]:
+def _pairs(real: list[matrix.Cell]) -> list[tuple[matrix.Cell, matrix.Cell]]:
     return [(a, b) for a, b in itertools.combinations(real, 2) if (a.dtype, a.device) == (b.dtype, b.device)]
 
 
@@ -143,12 +143,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
         return
     case = load_case(CASE)
-    targets = crosscheck.targets(case, not metafunc.config.getoption("--no-trajectories"))
+    targets = matrix.targets(case, not metafunc.config.getoption("--no-trajectories"))
     if "figure_target" in metafunc.fixturenames:
         targets = [t for t in targets if t.published is not None]
     cells = _cells(metafunc.config)
-    real = [c for c in cells if isinstance(c, crosscheck.Cell)]
-    skipped = [c for c in cells if not isinstance(c, crosscheck.Cell)]
+    real = [c for c in cells if isinstance(c, matrix.Cell)]
+    skipped = [c for c in cells if not isinstance(c, matrix.Cell)]
     params = [
         pytest.param(c, t, id=f"{c.id}-{t.quantity}", marks=slow_marks(c.backend, t.updates))
         for c in real
@@ -158,11 +158,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("cell", "target"), params)
 
 
-def _pair_id(a: crosscheck.Cell, b: crosscheck.Cell, name: str) -> str:
+def _pair_id(a: matrix.Cell, b: matrix.Cell, name: str) -> str:
     return f"{a.backend}~{b.id}-{name}"
 
 
-def _part_params(config: pytest.Config, name: str, cells: tuple[crosscheck.Cell, ...], id_: str) -> list[Any]:
+def _part_params(config: pytest.Config, name: str, cells: tuple[matrix.Cell, ...], id_: str) -> list[Any]:
     """One param per part ("fast", "slow") in which these cells have checks of case `name`."""
     trajectories = not config.getoption("--no-trajectories")
     out = []
@@ -183,7 +183,7 @@ def _generate_case_tests(metafunc: pytest.Metafunc) -> None:
     part): a per-quantity id for every case would be mostly noise. The post's pairs are here
     too; its per-quantity ids are test_matrix's."""
     config = metafunc.config
-    real = [c for c in _cells(config) if isinstance(c, crosscheck.Cell)]
+    real = [c for c in _cells(config) if isinstance(c, matrix.Cell)]
     names = matrix_cases(config)
     if "case_pair" in metafunc.fixturenames:
         pairs = _pairs(real)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from bpcheck.crosscheck import selected
+from bpcheck.matrix import selected
 from bpcheck.judge import Cell, Record, Target, judge
 from bpcheck.reference.case import Case, load_case
 

@@ -11,7 +11,7 @@ import pytest
 from bpcheck import backends
 from bpcheck.backends.protocol import METHODS, Backend
 from bpcheck.cost import SLOW_BACKENDS
-from bpcheck.crosscheck import BUNDLED
+from bpcheck.matrix import BUNDLED
 from bpcheck.reference import mlp
 from bpcheck.reference.case import load_case
 from bpcheck.reference.oracle import rounded_parameters

@@ -6,7 +6,7 @@ quantity off, with got / exact / ULPs / bound."""
 
 from __future__ import annotations
 
-from bpcheck.crosscheck import targets
+from bpcheck.matrix import targets
 from bpcheck.judge import Cell, judge
 from bpcheck.reference.case import load_case
 from bpcheck.reference.quantities import stage

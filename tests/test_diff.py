@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck import crosscheck
+from bpcheck import matrix
 from bpcheck.cli import main
-from bpcheck.crosscheck import Record
+from bpcheck.matrix import Record
 from bpcheck.judge import as_json, judge
 from bpcheck.reference.case import load_case
 from bpcheck.reference.ulps import ulp
@@ -46,7 +46,7 @@ def fresh(request, values, exact) -> dict:
     recs = [
         _judge(request, cases[name], cell, t, v[key], exact)
         for (name, cell), v in values.items()
-        for t in crosscheck.targets(cases[name], trajectories)
+        for t in matrix.targets(cases[name], trajectories)
         if (key := (t.quantity, t.config)) in v  # the part of the run selected (-m)
     ]
     return results.build(recs, {}, environment.capture([]), list(cases.values()), [])
@@ -83,8 +83,8 @@ def test_a_value_moved_by_a_few_hundred_ulps_is_named(request, baseline, fresh, 
     )
     rec = Record(**r)
     case = load_case(rec.case)
-    target = next(t for t in crosscheck.targets(case, False) if t.quantity == rec.quantity)
-    cell = crosscheck.Cell(rec.backend, rec.dtype, rec.device)
+    target = next(t for t in matrix.targets(case, False) if t.quantity == rec.quantity)
+    cell = matrix.Cell(rec.backend, rec.dtype, rec.device)
     value = rec.value + 300 * ulp(exact[case.name][rec.dtype][(target.quantity, target.config)], rec.dtype)
     moved["records"][k] = as_json([_judge(request, case, cell, target, value, exact)])[0]
     old = _write(tmp_path / "old.json", baseline)

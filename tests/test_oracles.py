@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bpcheck.cli import main
-from bpcheck.crosscheck import step_conditions
+from bpcheck.matrix import step_conditions
 from bpcheck.reference.case import bundled_cases, load_case
 from bpcheck.reference.oracle import exact_step
 from bpcheck.reference.oracles import complex_step, disagreements

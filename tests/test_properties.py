@@ -21,7 +21,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bpcheck import backends, crosscheck
+from bpcheck import backends, matrix
 from bpcheck.cost import SLOW_BACKENDS
 from bpcheck.judge import Cell, judge
 from bpcheck.reference.case import PLAIN, Case, case_file, parse_case
@@ -128,8 +128,8 @@ def test_random_networks_agree_with_exact(backend, request):
     def check(case: Case) -> None:
         assume(_off_the_kinks(case))
         b = backends.get(backend)
-        rho = crosscheck.step_conditions(case)
-        for dtype in crosscheck.DTYPES:
+        rho = matrix.step_conditions(case)
+        for dtype in matrix.DTYPES:
             params = rounded_parameters(case, dtype)
             start = time.perf_counter()
             got = {
@@ -138,10 +138,10 @@ def test_random_networks_agree_with_exact(backend, request):
                 **{f"{k}+": v for k, v in b.step(case, params, case.config, dtype, "cpu").items()},
             }
             seconds = time.perf_counter() - start
-            exact = crosscheck.by_rule(case, exact_step(case, dtype, PLAIN), exact_step(case, dtype, case.config))
+            exact = matrix.by_rule(case, exact_step(case, dtype, PLAIN), exact_step(case, dtype, case.config))
             bad, worst = [], {}
             cell = Cell(backend, dtype, "cpu")
-            for t in crosscheck.targets(case, trajectories=False):
+            for t in matrix.targets(case, trajectories=False):
                 record = judge(case, cell, t, got[t.quantity], exact[t.quantity], rho[t.quantity])
                 stage = case.layout.stage_of[t.quantity]
                 worst[stage] = max(worst.get(stage, 0.0), (record.ulps or 0.0) / max(1.0, rho[t.quantity]))

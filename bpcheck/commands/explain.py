@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bpcheck import backends, crosscheck
+from bpcheck import backends, matrix
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting.explain import explain
@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
         case = load_case(args.case)
     except CaseError as err:
         raise UsageError(str(err)) from None
-    choose([args.dtype], crosscheck.DTYPES, "dtype")
-    valid = [t.quantity for t in crosscheck.targets(case)]
+    choose([args.dtype], matrix.DTYPES, "dtype")
+    valid = [t.quantity for t in matrix.targets(case)]
     if args.quantity not in valid:
         raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
     asked = split(args.backend)

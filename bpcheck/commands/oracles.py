@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from bpcheck.cliutil import UsageError, choose, split
-from bpcheck.crosscheck import step_conditions
+from bpcheck.matrix import step_conditions
 from bpcheck.reference.case import CaseError, bundled_cases, load_case
 from bpcheck.reference.oracle import exact_step
 from bpcheck.reference.oracles import complex_step, disagreements

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bpcheck import backends, crosscheck
+from bpcheck import backends, matrix
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
 from bpcheck.reference.case import CaseError, bundled_cases, load_case
 from bpcheck.reporting.output import Exists, Progress, write_directory
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         cases = [load_case(c) for c in (split(args.case) or bundled_cases())]
     except CaseError as err:
         raise UsageError(str(err)) from None
-    dtypes = choose(split(args.dtype), crosscheck.DTYPES, "dtype")
+    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
     asked = split(args.backend)
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:

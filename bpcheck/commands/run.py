@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bpcheck import backends, crosscheck, engine, table
+from bpcheck import backends, engine, matrix, table
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split, write_atomically
 from bpcheck.judge import as_json
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         case = load_case(args.case)
     except CaseError as err:
         raise UsageError(str(err)) from None
-    dtypes = choose(split(args.dtype), crosscheck.DTYPES, "dtype")
+    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
     asked = split(args.backend)
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:

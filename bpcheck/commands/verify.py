@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from bpcheck import crosscheck
+from bpcheck import matrix
+from bpcheck.api import values_document
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, Case, CaseError, bundled_cases, load_case
 from bpcheck.verify.check import check_written
 from bpcheck.verify.implementation import LoadError, load_backend, verify_backend
 from bpcheck.verify.mistakes import CATALOGUE
-from bpcheck.verify.render import cell_json, cells_text, walk_json, walk_text
+from bpcheck.verify.render import cell_json, cells_text, walk_text
 from bpcheck.verify.values import ValuesError, case_of, read_values
 
 NAME = "verify"
@@ -67,14 +68,14 @@ def _values(case: Case, args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     w = check_written(case, case.configs[config], written)
     if args.json:
-        print(json.dumps({"case": case.name, "config": config, "values": args.values, **walk_json(w)}, indent=1))
+        print(json.dumps(values_document(case, config, args.values, w), indent=1))
     else:
         print("\n".join([f"{case.name} under {config}, {args.values}:", *walk_text(w, "you wrote")]))
     return 1 if w.failed else 0
 
 
 def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
-    dtypes = choose(split(args.dtype), crosscheck.DTYPES, "dtype")
+    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
     try:
         backend = load_backend(args.backend)
     except LoadError as err:

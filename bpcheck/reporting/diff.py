@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpcheck.crosscheck import Record
+from bpcheck.matrix import Record
 from bpcheck.reporting.results import failing, records
 
 Key = tuple[str, str, str, str, str, str]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bpcheck.crosscheck import by_rule
+from bpcheck.matrix import by_rule
 from bpcheck.reference import arith
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
