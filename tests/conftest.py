@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bpcheck import cost, matrix, engine
+from bpcheck import cost, engine, matrix
 from bpcheck.reference.case import MAIN_CASE, Case, bundled_cases, load_case
 from tests import broken_backends
 from tests.helpers import common_keys

@@ -6,8 +6,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from bpcheck.matrix import selected
 from bpcheck.judge import Cell, Record, Target, judge
+from bpcheck.matrix import selected
 from bpcheck.reference.case import Case, load_case
 
 

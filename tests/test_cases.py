@@ -6,8 +6,8 @@ quantity off, with got / exact / ULPs / bound."""
 
 from __future__ import annotations
 
-from bpcheck.matrix import targets
 from bpcheck.judge import Cell, judge
+from bpcheck.matrix import targets
 from bpcheck.reference.case import load_case
 from bpcheck.reference.quantities import stage
 from bpcheck.reference.tolerance import apart

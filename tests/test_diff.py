@@ -15,8 +15,8 @@ import pytest
 
 from bpcheck import matrix
 from bpcheck.cli import main
-from bpcheck.matrix import Record
 from bpcheck.judge import as_json, judge
+from bpcheck.matrix import Record
 from bpcheck.reference.case import load_case
 from bpcheck.reference.ulps import ulp
 from bpcheck.reporting import diff, environment, results
