@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bpcheck import backends, matrix, engine
+from bpcheck import backends, engine, matrix
 from bpcheck.reference.case import bundled_cases, load_case
 from bpcheck.reference.quantities import stage
 

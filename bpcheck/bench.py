@@ -399,7 +399,7 @@ def run(s: Settings, progress: Progress = lambda _: None) -> dict[str, Any]:
     """The bench document: environment, settings, unavailable backends and every measurement."""
     from bpcheck.reporting.environment import capture
 
-    start, load = time.perf_counter(), _load()
+    start, load = time.perf_counter(), _load_average()
     statuses = {n: status(n) for n in s.backends}
     names = [n for n, st in statuses.items() if st == "available"]
     records: list[dict[str, Any]] = []
@@ -427,12 +427,12 @@ def run(s: Settings, progress: Progress = lambda _: None) -> dict[str, Any]:
         },
         "unavailable": {n: st for n, st in statuses.items() if st != "available"},
         "wall_seconds": time.perf_counter() - start,
-        "load_average": {"start": load, "end": _load()},  # other work on the machine skews the times
+        "load_average": {"start": load, "end": _load_average()},  # other work on the machine skews the times
         "measurements": records,
     }
 
 
-def _load() -> list[float] | None:
+def _load_average() -> list[float] | None:
     """The 1, 5 and 15-minute load averages, where the OS has them."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -453,7 +453,7 @@ def ratio(x: float) -> str:
     return f"{x:.2f}x" if x < 10 else f"{x:.1f}x" if x < 100 else f"{x:,.0f}x"
 
 
-def cell(r: dict[str, Any] | None, first: bool = False) -> str:
+def table_cell(r: dict[str, Any] | None, first: bool = False) -> str:
     """A figure as seconds per step and its ratio to the fastest: `85.2 µs (1.3x)`."""
     if r is None:
         return "-"
@@ -494,7 +494,9 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], l
                     f"{FEWER} {w} {dt}: measured over {t['steps']:,} steps ({steps} projected to"
                     f" ~{t['projected_seconds']:.3g} s a call, over the {s['max_seconds']:g} s cap)"
                 )
-            rows.append([w, dt, cell(fb), cell(t, first=True) + mark, cell(t) + mark, _first_calls(fb, t)])
+            rows.append(
+                [w, dt, table_cell(fb), table_cell(t, first=True) + mark, table_cell(t) + mark, _first_calls(fb, t)]
+            )
     out = [
         (
             f"The post's example ({CASE}): seconds per training step ({steps} steps a call), forward + backward"
@@ -514,7 +516,7 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], l
     for axis, what in (("width", s["width_network"]), ("batch", s["batch_network"])):
         sizes = s["widths"] if axis == "width" else s["batches"]
         for dt in s["dtypes"]:
-            rows = [[w] + [cell(find.get((axis, w, dt, n))) for n in sizes] for w in who]
+            rows = [[w] + [table_cell(find.get((axis, w, dt, n))) for n in sizes] for w in who]
             title = f"Seconds per training step vs {axis}, {dt} ({what}; (t(1 + k) - t(1)) / k)"
             out.append((title, [axis, *map(str, sizes)], rows, []))
     return out

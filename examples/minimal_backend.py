@@ -27,7 +27,7 @@ class MinimalBackend:
         return ["cpu"]
 
     def _check(self, case: Any, dtype: str) -> None:
-        if not case.post_shaped:
+        if not case.is_posts_network:
             raise NotImplementedError("only the post's kind of network")
         if dtype != "float64":
             raise NotImplementedError("only float64")

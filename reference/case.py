@@ -107,7 +107,7 @@ class Case:
         return self.configs[self.default_config]
 
     @property
-    def post_shaped(self) -> bool:
+    def is_posts_network(self) -> bool:
         """The post's kind of network: 2 layers of sigmoids, half-SSE, shared biases, one example
         (reference/backprop.py, the post's equations, computes these)."""
         s = self.spec

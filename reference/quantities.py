@@ -118,7 +118,7 @@ class Layout:
         return self.weights + self.biases
 
     @property
-    def post_pieces(self) -> bool:
+    def has_connection_pieces(self) -> bool:
         """Whether the post's per-connection chain pieces (dE_o1/dout_h1, dnet_o1/dw5, ...)
         are part of the vocabulary: one hidden layer, one example."""
         return len(self.sizes) == 3 and self.batch == 1
@@ -158,11 +158,11 @@ class Layout:
                         add(self.ex(f"dE_total/dout_{name}", n), stage, "chain rule")
                         add(self.ex(f"dout_{name}/dnet_{name}", n), stage, "activation'(net)")
                     add(self.ex(f"delta_{name}", n), stage, f"dE_total/dnet_{name}")
-            if self.post_pieces and l == 1:
+            if self.has_connection_pieces and l == 1:
                 for o, row in zip(self.outputs, self.w[1]):
                     for w, h in zip(row, self.hidden):
                         add(f"dnet_{o}/d{w}", "output-chain", f"out_{h}")
-            if self.post_pieces and l == 0:
+            if self.has_connection_pieces and l == 0:
                 for h_idx, h in enumerate(self.hidden):
                     for o, row in zip(self.outputs, self.w[1]):
                         add(f"dnet_{o}/dout_{h}", "hidden-chain", row[h_idx])
@@ -185,7 +185,7 @@ class Layout:
 
     def _post_order(self, q: list[Quantity]) -> list[Quantity]:
         """The 2-2-2 network's quantities in the order the post prints them (neuron by neuron)."""
-        if not self.post_pieces:
+        if not self.has_connection_pieces:
             return q
         by = {x.name: x for x in q}
         order: list[str] = []

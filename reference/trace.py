@@ -106,7 +106,7 @@ def name_trace(layout: Layout, x: list[list[Num]], tr: mlp.Trace) -> dict[str, N
                     q[layout.ex(f"dE_total/dout_{name}", n)] = layer.d_out[n][j]
                     q[layout.ex(f"dout_{name}/dnet_{name}", n)] = layer.dout_dnet[n][j]
                 q[layout.ex(f"delta_{name}", n)] = layer.delta[n][j]
-    if layout.post_pieces:
+    if layout.has_connection_pieces:
         hidden, output = tr.layers
         for k, o in enumerate(layout.outputs):
             for j, (w, h) in enumerate(zip(layout.w[1][k], layout.hidden)):
@@ -139,7 +139,7 @@ def step_trace(case: Case, params: dict[str, float], config: Config, a: Arithmet
     output_first, update_biases = config.update_order == "output-first", config.update_biases
     with a.context():
         x, t, eta = _batch(case, a)
-        if case.post_shaped:
+        if case.is_posts_network:
             s = training_step(x[0], t[0], to_net(case.layout, params, a), eta, a, output_first, update_biases)
             return name_step(case.layout, s)
         tr = mlp.training_step(
@@ -154,7 +154,7 @@ def train(case: Case, params: dict[str, float], config: Config, steps: int, a: A
     losses = []
     with a.context():
         x, t, eta = _batch(case, a)
-        if case.post_shaped:
+        if case.is_posts_network:
             net = to_net(case.layout, params, a)
             for _ in range(steps):
                 s = training_step(x[0], t[0], net, eta, a, output_first, update_biases)
@@ -174,7 +174,7 @@ def forward(case: Case, params: dict[str, Num], a: Arithmetic) -> dict[str, Num]
     number type `a`)."""
     with a.context():
         x, t, _ = _batch(case, a)
-        if case.post_shaped:
+        if case.is_posts_network:
             net = Net(
                 [[params[w] for w in row] for row in case.layout.w_hidden],
                 params["b1"],

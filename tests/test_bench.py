@@ -110,7 +110,7 @@ def test_a_slow_series_is_cut_at_the_cap_and_an_error_skips_the_rest():
     bench.add_ratios([trained])
     assert trained["ratio"] is None and trained["first_ratio"] == 1.0
     assert bench._failed({}, RuntimeError())["reason"] == "RuntimeError: "
-    assert bench.cell(trained) == "skipped" and bench.cell(trained, first=True).endswith("(1.00x)")
+    assert bench.table_cell(trained) == "skipped" and bench.table_cell(trained, first=True).endswith("(1.00x)")
 
 
 def test_the_per_step_time_leaves_the_fixed_cost_per_call_out():
@@ -150,7 +150,7 @@ def test_markdown_and_plot_are_rendered_from_the_json(report):
         r for r in doc["measurements"] if (r["backend"], r["measurement"], r["dtype"]) == ("numpy", "train", "float64")
     )
     row = next(line for line in md.splitlines() if line.startswith("| numpy | float64 |"))
-    assert f"| {bench.cell(numpy64, first=True)} | {bench.cell(numpy64)} | " in row
+    assert f"| {bench.table_cell(numpy64, first=True)} | {bench.table_cell(numpy64)} | " in row
 
 
 def test_render_from_the_json_alone(report, capsys, tmp_path):

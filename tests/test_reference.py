@@ -60,3 +60,13 @@ def test_trajectory_losses_are_the_errors_before_each_update():
 def test_erratum_is_recorded():
     (erratum,) = CASE.errata
     assert "w_3" in erratum["printed"] and "w_2" in erratum["correct"]
+
+
+def test_every_bound_is_at_least_four_times_what_correct_code_was_seen_to_do():
+    """The tolerance policy's documented rule (reference/tolerance.py), checked rather than stated."""
+    from bpcheck.reference.tolerance import ALLOWED_ULPS, OBSERVED, OBSERVED_RANDOM
+
+    assert set(OBSERVED) == set(ALLOWED_ULPS)
+    for stage, bound in ALLOWED_ULPS.items():
+        seen = max(*OBSERVED[stage], *OBSERVED_RANDOM.get(stage, (0.0,)))
+        assert bound >= 4 * seen, (stage, bound, seen)

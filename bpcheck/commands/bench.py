@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--render", metavar="JSON", help="measure nothing: redraw bench.md and bench.png from a bench.json")
 
 
-def _load(path: str) -> dict[str, Any]:
+def _read_bench(path: str) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -42,7 +42,7 @@ def _load(path: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.render:
-        doc = _load(args.render)
+        doc = _read_bench(args.render)
     else:
         dtypes = choose(split(args.dtype), bench.DTYPES, "dtype")
         asked = split(args.backend)

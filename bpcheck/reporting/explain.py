@@ -25,7 +25,7 @@ _NAME = re.compile(r"[A-Za-z_][\w/]*(?:\[\d+\])?")
 def template(case: Case, q: str) -> str:
     """q's right-hand side with every named value in braces: '{w5} * {out_h1} + ...'."""
     lay = case.layout
-    if case.post_shaped:
+    if case.is_posts_network:
         post = _post_template(case, q)
         if post is not None:
             return post

@@ -12,7 +12,7 @@ from bpcheck.reference import arith
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
 from bpcheck.reference.ulps import ulps
-from bpcheck.verify import formulas as F
+from bpcheck.verify import formulas
 from bpcheck.verify.mistakes import CATALOGUE, Mistake, correct_step, run
 from bpcheck.verify.values import Written
 from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
@@ -51,11 +51,11 @@ def check_written(case: Case, config: Config, written: dict[str, Written]) -> Wa
 
     notes: list[str] = []
     recompute: Recompute = _no_formula
-    if case.post_shaped:
+    if case.is_posts_network:
         with a.context():
             own = {q: a.parse(w.text) for q, w in written.items()}
-            env = {**F.leaves(case, params, a), **exact}
-        t = F.table(case, config, a)
+            env = {**formulas.leaves(case, params, a), **exact}
+        t = formulas.table(case, config, a)
 
         def tolerance(q: str, value: Num, deps: list[str]) -> Agrees:
             """One unit of the written value, plus what one unit of each given input moves it."""
@@ -103,12 +103,12 @@ def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dic
 
     notes: list[str] = []
     recompute: Recompute = _no_formula
-    if case.post_shaped:
-        plain, rule = F.table(dcase, PLAIN, a), F.table(dcase, case.config, a)
+    if case.is_posts_network:
+        plain, rule = formulas.table(dcase, PLAIN, a), formulas.table(dcase, case.config, a)
         t = {q: (rule if q.endswith("+") else plain)[q] for q in plain}
         with a.context():
             own = {q: a.num(v) for q, v in values.items()}
-            env = {**F.leaves(dcase, params, a), **exact}
+            env = {**formulas.leaves(dcase, params, a), **exact}
         recompute = _in_context(a, local_recompute(t, own, env, lambda q, v, deps: agrees))
 
     else:

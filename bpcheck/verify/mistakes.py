@@ -16,10 +16,10 @@ from bpcheck.reference import backprop as bp
 from bpcheck.reference.arith import Arithmetic
 from bpcheck.reference.case import Case, Config
 from bpcheck.reference.trace import step_trace
-from bpcheck.verify import formulas as F
+from bpcheck.verify import formulas
 
 Num = Any
-Patch = Callable[[F.Table, Case], None]
+Patch = Callable[[formulas.Table, Case], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +35,7 @@ class Mistake:
     def not_applicable(self, case: Case, config: Config) -> str | None:
         """Why this mistake cannot be made on this case and rule (None: it can)."""
         if self.patch is not None:
-            if not case.post_shaped:
+            if not case.is_posts_network:
                 return "written for the post's kind of network (one hidden sigmoid layer, half-SSE, one example)"
             if self.needs and case.layout.sizes != self.needs:
                 return f"written for a {'-'.join(map(str, self.needs))} network"
@@ -52,10 +52,10 @@ class Mistake:
 def correct_step(case: Case, params: dict[str, float], config: Config, a: Arithmetic) -> dict[str, Num]:
     """Every quantity of one step: the formula table for the post's kind of network, the
     general reference (reference.trace) otherwise."""
-    if not case.post_shaped:
+    if not case.is_posts_network:
         return step_trace(case, params, config, a)
     with a.context():
-        return _named(case, F.evaluate(F.table(case, config, a), F.leaves(case, params, a)))
+        return _named(case, formulas.evaluate(formulas.table(case, config, a), formulas.leaves(case, params, a)))
 
 
 def run(m: Mistake, case: Case, params: dict[str, float], config: Config, a: Arithmetic) -> dict[str, Num]:
@@ -67,9 +67,9 @@ def run(m: Mistake, case: Case, params: dict[str, float], config: Config, a: Ari
     if m.patch is None:
         return correct_step(case, params, config, a)
     with a.context():
-        t = F.table(case, config, a)
+        t = formulas.table(case, config, a)
         m.patch(t, case)
-        return _named(case, F.evaluate(t, F.leaves(case, params, a)))
+        return _named(case, formulas.evaluate(t, formulas.leaves(case, params, a)))
 
 
 def _named(case: Case, values: dict[str, Num]) -> dict[str, Num]:
@@ -79,32 +79,32 @@ def _named(case: Case, values: dict[str, Num]) -> dict[str, Num]:
 # --- the patches ---------------------------------------------------------------------------
 
 
-def _set(t: F.Table, name: str, deps: list[str], fn: Callable[..., Num], text: str) -> None:
-    t[name] = F.Formula(tuple(deps), fn, text)
+def _set(t: formulas.Table, name: str, deps: list[str], fn: Callable[..., Num], text: str) -> None:
+    t[name] = formulas.Formula(tuple(deps), fn, text)
 
 
-def w6_for_w7(t: F.Table, case: Case) -> None:
-    _set(t, "dnet_o2/dout_h1", ["w6"], F.same, "w6")
+def w6_for_w7(t: formulas.Table, case: Case) -> None:
+    _set(t, "dnet_o2/dout_h1", ["w6"], formulas.same, "w6")
 
 
-def transposed_output_weights(t: F.Table, case: Case) -> None:
+def transposed_output_weights(t: formulas.Table, case: Case) -> None:
     lay = case.layout
     for k, o in enumerate(lay.outputs):
         for j, h in enumerate(lay.hidden):
-            _set(t, f"dnet_{o}/dout_{h}", [lay.w_output[j][k]], F.same, lay.w_output[j][k])
+            _set(t, f"dnet_{o}/dout_{h}", [lay.w_output[j][k]], formulas.same, lay.w_output[j][k])
 
 
-def w6_w7_gradients_swapped(t: F.Table, case: Case) -> None:
+def w6_w7_gradients_swapped(t: formulas.Table, case: Case) -> None:
     _set(t, "dE_total/dw6", ["delta_o2", "out_h1"], bp.gradient, "delta_o2 * out_h1")
     _set(t, "dE_total/dw7", ["delta_o1", "out_h2"], bp.gradient, "delta_o1 * out_h2")
 
 
-def erratum_w3(t: F.Table, case: Case) -> None:
+def erratum_w3(t: formulas.Table, case: Case) -> None:
     f = t["net_h1"]
     _set(t, "net_h1", ["w1", "w3", *f.deps[2:]], f.fn, "w1 * i1 + w3 * i2")
 
 
-def transposed_input_weights(t: F.Table, case: Case) -> None:
+def transposed_input_weights(t: formulas.Table, case: Case) -> None:
     lay = case.layout
     for j, h in enumerate(lay.hidden):
         f = t[f"net_{h}"]
@@ -117,7 +117,7 @@ def transposed_input_weights(t: F.Table, case: Case) -> None:
 def learning_rate(times: int) -> Patch:
     """Every update with eta applied `times` times (0: not at all, 2: eta * eta)."""
 
-    def patch(t: F.Table, case: Case) -> None:
+    def patch(t: formulas.Table, case: Case) -> None:
         for name, f in list(t.items()):
             if name.endswith("+") and "eta" in f.deps:
                 fn = lambda v, eta, g, k=times: v - (eta**k if k else 1) * g  # noqa: E731
@@ -126,39 +126,39 @@ def learning_rate(times: int) -> Patch:
     return patch
 
 
-def one_output_only(t: F.Table, case: Case) -> None:
+def one_output_only(t: formulas.Table, case: Case) -> None:
     first = case.layout.outputs[0]
     for h in case.layout.hidden:
-        _set(t, f"dE_total/dout_{h}", [f"dE_{first}/dout_{h}"], F.same, f"dE_{first}/dout_{h}")
+        _set(t, f"dE_total/dout_{h}", [f"dE_{first}/dout_{h}"], formulas.same, f"dE_{first}/dout_{h}")
 
 
 def no_derivative(layer: str) -> Patch:
-    def patch(t: F.Table, case: Case) -> None:
+    def patch(t: formulas.Table, case: Case) -> None:
         for x in case.layout.outputs if layer == "output" else case.layout.hidden:
-            _set(t, f"delta_{x}", [f"dE_total/dout_{x}"], F.same, f"dE_total/dout_{x}")
+            _set(t, f"delta_{x}", [f"dE_total/dout_{x}"], formulas.same, f"dE_total/dout_{x}")
 
     return patch
 
 
-def derivative_from_net(t: F.Table, case: Case) -> None:
+def derivative_from_net(t: formulas.Table, case: Case) -> None:
     for x in case.layout.hidden + case.layout.outputs:
         _set(t, f"dout_{x}/dnet_{x}", [f"net_{x}"], bp.logistic_derivative, f"net_{x} (1 - net_{x})")
 
 
-def without_one_half(t: F.Table, case: Case) -> None:
+def without_one_half(t: formulas.Table, case: Case) -> None:
     for o in case.layout.outputs:
         _set(t, f"E_{o}", [f"target_{o}", f"out_{o}"], lambda tg, y: (tg - y) ** 2, "(target - out)^2")
         _set(t, f"dE_total/dout_{o}", [f"target_{o}", f"out_{o}"], lambda tg, y: -2 * (tg - y), "-2 (target - out)")
 
 
-def sign_flipped(t: F.Table, case: Case) -> None:
+def sign_flipped(t: formulas.Table, case: Case) -> None:
     for o in case.layout.outputs:
         _set(t, f"dE_total/dout_{o}", [f"target_{o}", f"out_{o}"], lambda tg, y: tg - y, "target - out")
 
 
-def bias_from_one_neuron(t: F.Table, case: Case) -> None:
-    _set(t, "dE_total/db1", [f"delta_{case.layout.hidden[0]}"], F.same, "delta_h1")
-    _set(t, "dE_total/db2", [f"delta_{case.layout.outputs[0]}"], F.same, "delta_o1")
+def bias_from_one_neuron(t: formulas.Table, case: Case) -> None:
+    _set(t, "dE_total/db1", [f"delta_{case.layout.hidden[0]}"], formulas.same, "delta_h1")
+    _set(t, "dE_total/db2", [f"delta_{case.layout.outputs[0]}"], formulas.same, "delta_o1")
 
 
 CATALOGUE: tuple[Mistake, ...] = (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bpcheck.verify import formulas as F
+from bpcheck.verify import formulas
 from bpcheck.verify.mistakes import Mistake
 
 Num = Any
@@ -129,7 +129,7 @@ def _diagnosis(checked: list[Checked], first: str | None, mistakes: dict[Mistake
 
 
 def local_recompute(
-    t: F.Table, own: dict[str, Num], correct: dict[str, Num], tolerance: Callable[[str, Num, list[str]], Agrees]
+    t: formulas.Table, own: dict[str, Num], correct: dict[str, Num], tolerance: Callable[[str, Num, list[str]], Agrees]
 ) -> Callable[[str], tuple[Num, Agrees] | None]:
     """The correct formula of a quantity applied to the given values of what it is computed
     from (the correct values for anything not given). `tolerance(q, value, given_deps)` says
