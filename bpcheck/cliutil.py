@@ -1,12 +1,9 @@
-"""What every `bpcheck` subcommand shares: one-line usage errors, name checks, atomic writes."""
+"""What every `bpcheck` subcommand shares: one-line usage errors, name checks, the slow option."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn
 
 
@@ -34,19 +31,6 @@ def choose(asked: list[str] | None, valid: Sequence[str], what: str) -> list[str
         if name not in valid:
             raise UsageError(f"unknown {what} {name!r}; valid: {', '.join(valid)}")
     return list(dict.fromkeys(asked))
-
-
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content.encode() if isinstance(content, str) else content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def add_slow_argument(p: argparse.ArgumentParser) -> None:

@@ -11,18 +11,15 @@ keyed by a hash of the case, the request and the reference's source, on disk.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import tempfile
+import math
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bpcheck.reference import arith
+from bpcheck.reference import arith, store
 from bpcheck.reference.case import Case, Config
 from bpcheck.reference.trace import forward, step_trace, train
-
-_SOURCES = ("arith.py", "backprop.py", "mlp.py", "trace.py", "oracle.py")
 
 
 def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
@@ -61,11 +58,19 @@ def exact_after(case: Case, dtype: str, config: Config, updates: int) -> dict[st
     return _cached(case, dtype, config, updates, compute)
 
 
-def _key(case: Case, dtype: str, config: Config, updates: int) -> str:
-    here = Path(__file__).parent
+@cache
+def code_version() -> str:
+    """A digest of the reference's source: any change to how exact values are computed
+    invalidates every cached one."""
     h = hashlib.sha256()
-    for name in _SOURCES:
-        h.update((here / name).read_bytes())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def _key(case: Case, dtype: str, config: Config, updates: int) -> str:
+    """The case's content, the request and the code version, as one digest."""
+    h = hashlib.sha256(code_version().encode())
     h.update(
         repr(
             (
@@ -86,44 +91,29 @@ def _key(case: Case, dtype: str, config: Config, updates: int) -> str:
     return h.hexdigest()[:32]
 
 
-def cache_dir() -> Path | None:
-    """Where exact values are kept between runs; BPCHECK_ORACLE_CACHE=off disables it."""
-    setting = os.environ.get("BPCHECK_ORACLE_CACHE", "")
-    if setting == "off":
-        return None
-    base = Path(setting) if setting else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "backprop-crosscheck" / "oracle"
-
-
 _MEMORY: dict[str, dict[str, str]] = {}
 
 
 def _cached(case: Case, dtype: str, config: Config, updates: int, compute: Any) -> dict[str, Any]:
+    """Exact values from memory, the verified disk cache (reference/store.py), or `compute`."""
     key = _key(case, dtype, config, updates)
     a = arith.exact()
-    stored = _MEMORY.setdefault(key, {})
-    if not stored:
-        folder = cache_dir()
-        path = folder / f"{key}.json" if folder else None
-        try:
-            stored.update(json.loads(path.read_text()) if path else {})
-        except (OSError, ValueError):
-            pass
-        if not stored:
+    if key not in _MEMORY:
+        stored = store.load("oracle", key, lambda v: _numbers(v, a))
+        if stored is None:
             with a.context():
-                stored.update({k: a.to_str(v) for k, v in compute().items()})
-            if path:
-                _write_atomically(path, json.dumps(stored))
+                stored = {k: a.to_str(v) for k, v in compute().items()}
+            store.save("oracle", key, stored)
+        _MEMORY[key] = stored
     with a.context():
-        return {k: a.parse(v) for k, v in stored.items()}
+        return {k: a.parse(v) for k, v in _MEMORY[key].items()}
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _numbers(value: Any, a: arith.Arithmetic) -> bool:
+    """A cached entry's value is a dict of finite decimal numbers (anything else is recomputed)."""
+    if not isinstance(value, dict) or not value:
+        return False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written is only slower
+        return all(isinstance(v, str) and math.isfinite(float(v)) for v in value.values())
+    except ValueError:
+        return False

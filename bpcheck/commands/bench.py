@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck import backends, bench
-from bpcheck.cliutil import UsageError, choose, split, write_atomically
+from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.reference.store import write_atomically
 
 NAME = "bench"
 HELP = "time each backend: a forward + backward pass, 10,000 training steps, scaling with width and batch"

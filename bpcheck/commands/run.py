@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from bpcheck import backends, engine, matrix, table
-from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split, write_atomically
+from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
 from bpcheck.judge import as_json
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
+from bpcheck.reference.store import write_atomically
 
 NAME = "run"
 HELP = "cross-check a case on every installed backend"

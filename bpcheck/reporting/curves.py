@@ -9,18 +9,15 @@ after k-1 updates: `Training.losses[k - 1]`. The post's "after 10,000 rounds" fi
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from bpcheck.cliutil import write_atomically
 from bpcheck.engine import CurvePlan
 from bpcheck.judge import Cell
-from bpcheck.reference import arith
+from bpcheck.reference import arith, store
 from bpcheck.reference.case import Case
-from bpcheck.reference.oracle import as_dtype_case, cache_dir, rounded_parameters
+from bpcheck.reference.oracle import as_dtype_case, code_version, rounded_parameters
 from bpcheck.reference.quantities import split_trajectory_name
 from bpcheck.reference.trace import train
 from bpcheck.reference.ulps import ulps
@@ -49,32 +46,28 @@ def sample_steps(n: int, points: int = 150) -> list[int]:
 
 
 def exact_curve(p: CurvePlan, dtype: str) -> list[str]:
-    """The exact E_total of every step (25 significant digits), cached beside the oracle's."""
-    case, config, steps = p.case, p.config, p.steps
-    src = Path(arith.__file__).parent
-    h = hashlib.sha256(case.path.read_bytes())
-    for name in ("arith.py", "backprop.py", "mlp.py", "trace.py"):
-        h.update((src / name).read_bytes())
-    h.update(repr((dtype, config, steps, arith.EXACT_DIGITS)).encode())
-    folder = cache_dir()
-    path = folder.parent / "curves" / f"{h.hexdigest()[:32]}.json" if folder else None
-    if path is not None and path.exists():
-        try:
-            cached = json.loads(path.read_text())
-            if isinstance(cached, list) and len(cached) == steps:
-                return cached
-        except (OSError, ValueError):
-            pass
+    """The exact E_total of every step (25 significant digits), in the verified cache."""
+    case, steps = p.case, p.steps
+    h = hashlib.sha256(code_version().encode())
+    h.update(repr((case.spec, case.inputs, case.targets, sorted(case.parameters.items()), case.learning_rate)).encode())
+    h.update(repr((dtype, p.config, steps, arith.EXACT_DIGITS)).encode())
+    key = h.hexdigest()[:32]
+    cached = store.load("curves", key, lambda v: isinstance(v, list) and len(v) == steps and all(map(_finite, v)))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     a = arith.exact()
-    tr = train(as_dtype_case(case, dtype), rounded_parameters(case, dtype), case.configs[config], steps, a)
+    tr = train(as_dtype_case(case, dtype), rounded_parameters(case, dtype), case.configs[p.config], steps, a)
     with a.context():
         out = [format(Decimal(a.to_str(x)), ".25g") for x in tr.losses]
-    if path is not None:
-        try:
-            write_atomically(path, json.dumps(out))
-        except OSError:
-            pass  # a cache that cannot be written is only slower
+    store.save("curves", key, out)
     return out
+
+
+def _finite(v: object) -> bool:
+    try:
+        return isinstance(v, str) and math.isfinite(float(v))
+    except ValueError:
+        return False
 
 
 def assemble(p: CurvePlan, losses: dict[Cell, list[float] | str], exact: dict[str, list[str]]) -> list[dict[str, Any]]:
