@@ -26,6 +26,11 @@ class Training:
     losses: list[float]
 
 
+class Unavailable(Exception):
+    """A backend whose framework cannot be loaded here; str() is the reason. A factory may raise
+    it (e.g. a framework without a needed feature)."""
+
+
 @runtime_checkable
 class Backend(Protocol):
     name: str
