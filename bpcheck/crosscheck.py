@@ -25,7 +25,7 @@ from bpcheck.reference.quantities import split_trajectory_name, stage
 
 DTYPES = ("float64", "float32")
 #: Every bundled backend and execution mode (backends/__init__.py), in the matrix's order.
-BUNDLED = ("reference", "numpy", "torch", "torch-func", "torch-compile", "jax", "jax-jit", "tensorflow", "autograd")
+BUNDLED = tuple(backends.bundled())
 
 
 @dataclass(frozen=True)
@@ -435,7 +435,7 @@ def _costs(case_refs: list[str], names: list[str], trajectories: bool, part: str
             runs = {(t.config, t.updates) for t in chosen if t.updates}
             out[name] += cost.estimate(name, [n for _, n in runs])
         if out[name]:
-            out[name] += cost.IMPORT_SECONDS.get(name, 1.0) / 2  # once per worker; ~2 units a backend
+            out[name] += cost.import_seconds(name) / 2  # once per worker; ~2 units a backend
     return out
 
 
