@@ -12,9 +12,10 @@ would rewrite them all; reading declarations out of the backend modules with `as
 
 A new bundled backend: its backend module and one Declaration in its family's module (a new
 family: a new `<family>_family.py`, one entry in FAMILIES; any module with DECLARATIONS that
-imports no framework will do, the backend module itself if it imports none). Other packages declare backends under the entry-point group `bpcheck.backends` (name =
-"package.module:Factory"); such a backend, and one given to register() by name and factory,
-gets the defaults, or the Declaration its factory carries as a `declaration` attribute.
+imports no framework will do, the backend module itself if it imports none). Other packages
+declare backends under the entry-point group `bpcheck.backends` (name = "package.module:Factory");
+such a backend, and one given to register() by name and factory, gets the defaults, or the
+Declaration its factory carries as a `declaration` attribute.
 """
 
 from __future__ import annotations

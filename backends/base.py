@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bpcheck import backends
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.mlp import Trace
 from bpcheck.reference.trace import mlp_params, name_trace
-
-from bpcheck import backends
 
 FORWARD_STAGES = frozenset({"forward", "error"})
 GRADIENT_STAGES = frozenset({"output-chain", "hidden-chain", "gradient"})
