@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bpcheck import backends
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.mlp import Trace
 from bpcheck.reference.trace import mlp_params, name_trace
@@ -18,8 +19,11 @@ class StepBackend:
     """Implements the protocol from `_trace` (one training step) and `train`."""
 
     name = "?"
-    #: the accelerator this framework can use ("cuda", "gpu"); a matrix column even where absent
-    accelerator: str | None = None
+
+    @property
+    def accelerator(self) -> str | None:
+        """The accelerator this framework can use ("cuda", "gpu"), as its declaration says."""
+        return backends.declaration(self.name).accelerator if self.name in backends.names() else None
 
     def devices(self) -> list[str]:
         return ["cpu"]

@@ -120,7 +120,6 @@ def _tolist(v: Any) -> Any:
 
 class JaxBackend(StepBackend):
     name = "jax"
-    accelerator = "gpu"
     _step = staticmethod(partial(functional.trace, OPS))
     _train = staticmethod(_train_eager)
 

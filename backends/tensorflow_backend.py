@@ -139,8 +139,6 @@ def _lists(v: Any) -> Any:
 class TensorflowBackend(StepBackend):
     name = "tensorflow"
 
-    accelerator = "gpu"
-
     def devices(self) -> list[str]:
         return ["cpu"] + (["gpu"] if tf.config.list_physical_devices("GPU") else [])
 

@@ -109,7 +109,6 @@ def _lists(v: Any) -> Any:
 
 class TorchBackend(StepBackend):
     name = "torch"
-    accelerator = "cuda"
     pieces: Any = Pieces
 
     def devices(self) -> list[str]:

@@ -19,10 +19,12 @@ import pickle
 import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bpcheck import backends, cost
+from bpcheck.backends.declarations import Declaration
 from bpcheck.backends.protocol import Backend
 from bpcheck.judge import Cell, Record, judge
 from bpcheck.matrix import DTYPES, conditions, exact_values, selected, targets
@@ -158,7 +160,7 @@ class _Unit:
 
     backend: BackendLike
     dtypes: tuple[str, ...]
-    factory: str | None = None  # "module:attr" a name is registered by, for a worker's registry
+    declaration: Declaration | None = None  # how a worker's registry knows a name registered at run time
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ class Engine:
         self.names = [name_of(b) for b in backends_]
         self.order = [(n, dt) for n in self.names for dt in self.dtypes]
         job = _Job(tuple(cases), tuple(devices) if devices else None, trajectories, part, curve)
-        units = [_Unit(b, (dt,), _factory(b)) for b in backends_ for dt in self.dtypes]
+        units = [_Unit(b, (dt,), _declared(b)) for b in backends_ for dt in self.dtypes]
         costs = _costs(self.cases, self.names, trajectories, part, curve)
         shares = _plan(units, min(jobs or os.cpu_count() or 1, len(units)), costs)
         self.pool: ProcessPoolExecutor | None = None
@@ -315,15 +317,18 @@ class _Deferred:
         return hasattr(self, "_value")
 
 
-def _factory(b: BackendLike) -> str | None:
-    """The "module:attr" a named backend is registered by (a test's, a plug-in's), if any."""
-    return backends.factory_path(b) if isinstance(b, str) and b in backends.names() else None
+def _declared(b: BackendLike) -> Declaration | None:
+    """A named backend's declaration, for the workers: bundled ones they know already."""
+    if not isinstance(b, str) or b in backends.bundled() or b not in backends.names():
+        return None
+    return backends.declaration(b)
 
 
 def _sendable(bs: Sequence[BackendLike]) -> bool:
-    """Whether every backend can be sent to a worker process (names always can)."""
+    """Whether every backend can be sent to a worker process: objects and declarations that
+    pickle (a backend registered with a function rather than a "module:attr" path does not)."""
     try:
-        pickle.dumps([b for b in bs if not isinstance(b, str)])
+        pickle.dumps([b if not isinstance(b, str) else _declared(b) for b in bs])
         return True
     except Exception:
         return False
@@ -346,8 +351,9 @@ def _compute_share(
     statuses: dict[str, str] = {}
     probes: dict[str, Probe] = {}
     for unit in share:
-        if unit.factory and backends.factory_path(unit.backend) != unit.factory:  # type: ignore[arg-type]
-            backends.register(unit.backend, unit.factory)  # type: ignore[arg-type]
+        if unit.declaration is not None:
+            with suppress(backends.Unavailable):
+                backends.load(unit.declaration)  # registers it here if this process does not know it
     for b in dict.fromkeys(u.backend for u in share):
         probes[name_of(b)] = found = probe(b)
         statuses[found.name] = found.status

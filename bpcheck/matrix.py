@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpcheck import backends
 from bpcheck.cost import in_part
 from bpcheck.judge import Cell, Record, Target
 from bpcheck.reference.case import PLAIN, Case
@@ -18,7 +19,7 @@ __all__ = ["DTYPES", "BUNDLED", "Cell", "Record", "Target", "targets", "selected
 
 DTYPES = ("float64", "float32")
 #: Every bundled backend and execution mode (backends/__init__.py), in the matrix's order.
-BUNDLED = ("reference", "numpy", "torch", "torch-func", "torch-compile", "jax", "jax-jit", "tensorflow", "autograd")
+BUNDLED = tuple(backends.bundled())
 
 
 def targets(case: Case, trajectories: bool = True) -> list[Target]:

@@ -70,6 +70,7 @@ ALLOWED_ULPS: dict[str, float] = {
     "trajectory": 1024,
 }
 
+
 def allowed_ulps(stage: str, rho: float = 1.0) -> float:
     """The bound for a quantity of `stage` whose cancellation factor is rho (>= 1 amplifies)."""
     return ALLOWED_ULPS[stage] * max(1.0, rho)

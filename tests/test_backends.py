@@ -10,8 +10,7 @@ import pytest
 
 from bpcheck import backends
 from bpcheck.backends.protocol import METHODS, Backend
-from bpcheck.cost import SLOW_BACKENDS
-from bpcheck.matrix import BUNDLED
+from bpcheck.cost import slow_reason
 from bpcheck.reference import mlp
 from bpcheck.reference.case import load_case
 from bpcheck.reference.oracle import rounded_parameters
@@ -61,8 +60,7 @@ def test_a_factory_that_does_not_exist_is_unavailable_with_the_reason():
     try:
         assert backends.status("ghost") == "unavailable: bpcheck.backends.numpy_backend has no NoSuchBackend"
     finally:
-        backends._REGISTRY.pop("ghost")
-        backends._LOADED.pop("ghost", None)
+        backends.unregister("ghost")
 
 
 @pytest.mark.parametrize("name", ["torch", "torch-func", "jax-jit", "tensorflow"])
@@ -77,7 +75,7 @@ def test_an_absent_accelerator_is_a_column_with_a_reason(name):
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_BACKENDS else []) for n in BUNDLED]
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if slow_reason(n, None) else []) for n in backends.bundled()]
 )
 def test_bundled_backends_implement_the_protocol(name):
     if backends.status(name) != "available":

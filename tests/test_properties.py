@@ -14,6 +14,7 @@ the case sizes above (at most 4 x 8 x 8 weights and 8 examples).
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 
@@ -22,25 +23,20 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bpcheck import backends, matrix
-from bpcheck.cost import SLOW_BACKENDS
+from bpcheck.cost import slow_reason
 from bpcheck.judge import Cell, judge
 from bpcheck.reference.case import PLAIN, Case, case_file, parse_case
 from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
 from bpcheck.reference.oracle import exact_step, rounded_parameters
 from bpcheck.reference.quantities import Layout
 
-#: Examples per backend in the default profile: JAX compiles each new network shape (~1 s).
-DEFAULT_EXAMPLES = {
-    "reference": 8,
-    "numpy": 8,
-    "torch": 5,
-    "torch-func": 3,
-    "jax-jit": 2,
-    "tensorflow": 3,
-    "autograd": 3,
-    "jax": 2,
-    "torch-compile": 1,
-}
+
+def default_examples(backend: str) -> int:
+    """Examples in the default profile: about a second of the backend's declared cost per network
+    (JAX compiles each new network shape, ~1 s), 1 to 8."""
+    return min(8, math.ceil(1.0 / backends.declaration(backend).network_seconds))
+
+
 RECORD = os.environ.get("BPCHECK_RECORD_ULPS")  # path: append the worst ULPs/rho seen per example
 
 
@@ -113,7 +109,7 @@ def _off_the_kinks(case: Case) -> bool:
 
 
 @pytest.mark.parametrize(
-    "backend", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_BACKENDS else []) for n in DEFAULT_EXAMPLES]
+    "backend", [pytest.param(n, marks=[pytest.mark.slow] if slow_reason(n, None) else []) for n in backends.bundled()]
 )
 def test_random_networks_agree_with_exact(backend, request):
     if backends.status(backend) != "available":
@@ -121,7 +117,7 @@ def test_random_networks_agree_with_exact(backend, request):
     from hypothesis import settings
 
     profile = settings()
-    examples = profile.max_examples if profile.max_examples > 100 else DEFAULT_EXAMPLES[backend]
+    examples = profile.max_examples if profile.max_examples > 100 else default_examples(backend)
 
     @settings(max_examples=examples)
     @given(random_cases())

@@ -1,7 +1,7 @@
 """bench.png from a bench document (bpcheck/bench.py): bars for one forward + backward pass and
 for a training step of the post's example, and log-log lines of seconds per step against width
-and against batch size, one colour and marker per backend, one line style per dtype, one legend
-for the figure. Agg, no pyplot."""
+and against batch size, in each backend's declared colour and marker (hollow markers and hatched
+bars on an accelerator), one line style per dtype, one legend for the figure. Agg, no pyplot."""
 
 from __future__ import annotations
 
@@ -11,24 +11,23 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from bpcheck.reporting.plots import COLORS, _png
+from bpcheck.reporting.plots import _png, backend_style
 
 STYLES = {"float64": "-", "float32": ":"}
-PALETTE = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
-MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "*", "h", "p")
-
-
-def _markers(who: list[str]) -> dict[str, str]:
-    return {w: MARKERS[i % len(MARKERS)] for i, w in enumerate(who)}
-
-
-def _colors(who: list[str]) -> dict[str, str]:
-    extra = iter(PALETTE * 4)
-    return {w: COLORS.get(w) or next(extra) for w in who}
 
 
 def _who(r: dict[str, Any]) -> str:
     return r["backend"] if r["device"] == "cpu" else f"{r['backend']} ({r['device']})"
+
+
+def _looks(recs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Line keywords per backend and device (`_who`): the backend's colour and marker, hollow on
+    an accelerator."""
+    out = {}
+    for r in recs:
+        color, marker = backend_style(r["backend"])
+        out[_who(r)] = {"color": color, "marker": marker, "mfc": color if r["device"] == "cpu" else "white"}
+    return out
 
 
 def _bars(
@@ -36,13 +35,14 @@ def _bars(
 ) -> None:
     """Grouped bars (a group per backend, a bar per dtype); `first`: the first call as a tick,
     and † over a bar measured over other than `steps` steps."""
-    width = 0.8 / max(len(dtypes), 1)
+    width, looks = 0.8 / max(len(dtypes), 1), _looks(recs)
     for k, dt in enumerate(dtypes):
         for i, w in enumerate(who):
             r = next((r for r in recs if _who(r) == w and r["dtype"] == dt), None)
             x = i - 0.4 + width * (k + 0.5)
             if r is not None and r.get(key) is not None:
-                ax.bar(x, r[key], width * 0.9, color=_colors(who)[w], alpha=1.0 if dt == "float64" else 0.55)
+                hatch, alpha = None if r["device"] == "cpu" else "//", 1.0 if dt == "float64" else 0.55
+                ax.bar(x, r[key], width * 0.9, color=looks[w]["color"], hatch=hatch, alpha=alpha)
                 fewer = "†" if first and r.get("steps") != steps else ""
                 ax.annotate(dt.removeprefix("float") + fewer, (x, r[key]), ha="center", va="bottom", fontsize=7)
             if first and r is not None and r.get("first_per_step") is not None:
@@ -54,7 +54,7 @@ def _bars(
 
 
 def _lines(ax: Any, recs: list[dict[str, Any]], who: list[str], dtypes: list[str], axis: str) -> None:
-    colors, markers = _colors(who), _markers(who)
+    looks = _looks(recs)
     for w in who:
         for dt in dtypes:
             pts = [
@@ -62,7 +62,7 @@ def _lines(ax: Any, recs: list[dict[str, Any]], who: list[str], dtypes: list[str
             ]
             if pts:
                 xs, ys = zip(*pts)
-                ax.plot(xs, ys, STYLES.get(dt, "--"), marker=markers[w], ms=4, color=colors[w], lw=1.2, alpha=0.9)
+                ax.plot(xs, ys, STYLES.get(dt, "--"), ms=4, lw=1.2, alpha=0.9, **looks[w])
     ax.set_xscale("log", base=2)
     sizes = sorted({r["size"] for r in recs})
     ax.set_xticks(sizes, [str(n) for n in sizes], fontsize=8)
@@ -94,8 +94,8 @@ def draw(doc: dict[str, Any]) -> bytes:
     axes[1][0].set_title("W-W-W sigmoid network, 1 example: (t(1 + k) - t(1)) / k", fontsize=10)
     _lines(axes[1][1], of("batch"), who, dtypes, "batch size B")
     axes[1][1].set_title("the post's 2-2-2 network, B examples: (t(1 + k) - t(1)) / k", fontsize=10)
-    colors, markers = _colors(who), _markers(who)
-    handles = [Line2D([], [], color=colors[w], marker=markers[w], ms=6, lw=2, label=w) for w in who]
+    looks = _looks(recs)
+    handles = [Line2D([], [], ms=6, lw=2, label=w, **looks[w]) for w in who]
     handles += [Line2D([], [], color="black", ls=STYLES.get(dt, "--"), lw=1.5, label=dt) for dt in dtypes]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9, frameon=False)
     fig.suptitle(f"bpcheck bench: {doc['environment']['cpu']}, {doc['environment']['cpu_count']} CPUs", fontsize=11)

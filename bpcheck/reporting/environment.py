@@ -14,8 +14,9 @@ from typing import Any
 
 from bpcheck import backends
 
-#: Distributions whose versions matter to the numbers (or to the pictures).
-PACKAGES = ("numpy", "torch", "jax", "jaxlib", "tensorflow-cpu", "autograd", "mpmath", "gmpy2", "matplotlib")
+#: Distributions whose versions matter to the numbers (or to the pictures): the ones the bundled
+#: backends declare, and these.
+PACKAGES = ("numpy", "mpmath", "gmpy2", "matplotlib")
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
 
 
@@ -40,8 +41,9 @@ def capture(names: list[str] | None = None) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str | None]:
+    declared = [pkg for name in backends.bundled() for pkg in backends.declaration(name).distributions]
     out: dict[str, str | None] = {}
-    for pkg in PACKAGES:
+    for pkg in dict.fromkeys([*declared, *PACKAGES]):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -92,61 +94,8 @@ def backend_settings(name: str) -> dict[str, Any]:
     if status != "available":
         return out
     out["devices"] = backends.get(name).devices()
-    readers = {"torch": _torch, "jax": _jax, "numpy": _numpy, "tensorflow": _tensorflow, "autograd": _autograd}
-    readers.update({"torch-func": _torch, "torch-compile": _torch, "jax-jit": _jax})
-    reader = readers.get(name)
-    if reader is not None:
-        try:
-            out.update(reader())
-        except Exception as err:
-            out["settings_error"] = f"{type(err).__name__}: {err}"
+    try:
+        out.update(backends.declaration(name).read_settings())
+    except Exception as err:
+        out["settings_error"] = f"{type(err).__name__}: {err}"
     return out
-
-
-def _torch() -> dict[str, Any]:
-    import torch
-
-    return {
-        "default_dtype": str(torch.get_default_dtype()),
-        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
-        "tf32_cudnn": bool(torch.backends.cudnn.allow_tf32),
-        "fp16_reduced_precision_reduction": bool(torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction),
-        "bf16_reduced_precision_reduction": bool(torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction),
-        "float32_matmul_precision": torch.get_float32_matmul_precision(),
-        "threads": torch.get_num_threads(),
-        "interop_threads": torch.get_num_interop_threads(),
-        "cuda": torch.version.cuda,
-    }
-
-
-def _jax() -> dict[str, Any]:
-    import jax
-
-    return {
-        "enable_x64": bool(getattr(jax.config, "jax_enable_x64", None)),
-        "default_matmul_precision": getattr(jax.config, "jax_default_matmul_precision", None),
-        "jax_devices": [str(d) for d in jax.devices()],
-    }
-
-
-def _tensorflow() -> dict[str, Any]:
-    import tensorflow as tf
-
-    return {
-        "version": tf.__version__,
-        "tensor_float_32_execution": tf.config.experimental.tensor_float_32_execution_enabled(),
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),  # None: TF's default (on for x86)
-        "tf_devices": [d.name for d in tf.config.list_physical_devices()],
-        "threads": tf.config.threading.get_intra_op_parallelism_threads(),  # 0: as many as TF sees cores
-        "interop_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-    }
-
-
-def _autograd() -> dict[str, Any]:
-    return {"version": metadata.version("autograd")}
-
-
-def _numpy() -> dict[str, Any]:
-    import numpy as np
-
-    return {"version": np.__version__}

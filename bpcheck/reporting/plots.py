@@ -10,6 +10,7 @@ from typing import Any
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from bpcheck import backends
 from bpcheck.reference.quantities import split_trajectory_name
 
 PICTURES = ("network", "training", "heatmap", "distance")
@@ -19,7 +20,8 @@ TITLES = {
     "heatmap": "ULP distance to exact, per backend x quantity",
     "distance": "Distance of E_total from exact versus training step",
 }
-COLORS = {"reference": "#444444", "numpy": "#1f77b4", "torch": "#d62728", "jax": "#2ca02c"}
+#: A backend this process does not know (results from a machine with other plug-ins): grey dots.
+UNKNOWN_STYLE = ("#7f7f7f", ".")
 
 
 def _png(fig: Figure) -> bytes:
@@ -28,8 +30,12 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _color(backend: str) -> str:
-    return COLORS.get(backend, "#9467bd")
+def backend_style(backend: str) -> tuple[str, str]:
+    """The colour and marker `backend` declares (backends/declarations.py): no two backends share one."""
+    if backend not in backends.names():
+        return UNKNOWN_STYLE
+    declared = backends.declaration(backend)
+    return declared.color, declared.marker
 
 
 def _after(doc: dict[str, Any], case: str) -> dict[str, float]:
@@ -130,7 +136,7 @@ def training(doc: dict[str, Any], case: str) -> bytes:
             continue
         style = "-" if c["dtype"] == "float64" else ":"
         label = f"{c['backend']} {c['dtype']}" + ("" if c["device"] == "cpu" else f" {c['device']}")
-        ax.plot(c["steps"], c["values"], style, color=_color(c["backend"]), lw=1.4, label=label, alpha=0.85)
+        ax.plot(c["steps"], c["values"], style, color=backend_style(c["backend"])[0], lw=1.4, label=label, alpha=0.85)
     if curves:
         c = curves[0]
         ax.plot(c["steps"], [float(x) for x in c["exact"]], "--", color="black", lw=0.8, label="exact")
@@ -191,7 +197,7 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
             if c["dtype"] != dt or c["ulps"] is None:
                 continue
             label = c["backend"] + ("" if c["device"] == "cpu" else f" {c['device']}")
-            ax.plot(c["steps"], c["ulps"], color=_color(c["backend"]), lw=1.3, label=label, alpha=0.85)
+            ax.plot(c["steps"], c["ulps"], color=backend_style(c["backend"])[0], lw=1.3, label=label, alpha=0.85)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(bottom=0)

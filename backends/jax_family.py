@@ -1,0 +1,50 @@
+"""The JAX family declares itself here, without importing JAX: `jax` (eager) and `jax-jit`
+(backends/jax_backend.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from bpcheck.backends.declarations import Declaration
+
+JAX = Declaration(
+    name="jax",
+    family="jax",
+    factory="bpcheck.backends.jax_backend:JaxBackend",
+    extra="jax",
+    distributions=("jax", "jaxlib"),
+    accelerator="gpu",
+    slow_reason="eager JAX dispatches and differentiates op by op (~4 s per network and dtype)",
+    step_seconds=1.3e-2,
+    import_seconds=0.7,
+    network_seconds=4.0,
+    settings="bpcheck.backends.jax_family:settings",
+    color="#2ca02c",
+    marker="D",
+)
+DECLARATIONS = (
+    JAX,
+    # trains in one compiled lax.scan: its cost is the compilation (~0.9 s with JAX's cache cold, ~0.2 s warm)
+    replace(
+        JAX,
+        name="jax-jit",
+        factory="bpcheck.backends.jax_backend:JaxJitBackend",
+        slow_reason=None,
+        step_seconds=3e-7,
+        network_seconds=0.9,
+        compiles_per_run=True,
+        color="#bcbd22",
+        marker="d",
+    ),
+)
+
+
+def settings() -> dict[str, Any]:
+    import jax
+
+    return {
+        "enable_x64": bool(getattr(jax.config, "jax_enable_x64", None)),
+        "default_matmul_precision": getattr(jax.config, "jax_default_matmul_precision", None),
+        "jax_devices": [str(d) for d in jax.devices()],
+    }
