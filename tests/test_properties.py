@@ -22,12 +22,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bpcheck import backends, matrix
+from bpcheck import backends, engine, matrix
 from bpcheck.cost import slow_reason
 from bpcheck.judge import Cell, judge
-from bpcheck.reference.case import PLAIN, Case, case_file, parse_case
+from bpcheck.reference.case import Case, case_file, parse_case
 from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
-from bpcheck.reference.oracle import exact_step, rounded_parameters
+from bpcheck.reference.oracle import exact_step
 from bpcheck.reference.quantities import Layout
 
 
@@ -124,23 +124,19 @@ def test_random_networks_agree_with_exact(backend, request):
     def check(case: Case) -> None:
         assume(_off_the_kinks(case))
         b = backends.get(backend)
-        rho = matrix.step_conditions(case)
+        rho = matrix.conditions(case, trajectories=False)
         for dtype in matrix.DTYPES:
-            params = rounded_parameters(case, dtype)
-            start = time.perf_counter()
-            got = {
-                **b.forward(case, params, dtype, "cpu"),
-                **b.gradients(case, params, dtype, "cpu"),
-                **{f"{k}+": v for k, v in b.step(case, params, case.config, dtype, "cpu").items()},
-            }
-            seconds = time.perf_counter() - start
-            exact = matrix.by_rule(case, exact_step(case, dtype, PLAIN), exact_step(case, dtype, case.config))
-            bad, worst = [], {}
             cell = Cell(backend, dtype, "cpu")
+            start = time.perf_counter()
+            got = engine.compute_cell(case, b, cell, trajectories=False)
+            seconds = time.perf_counter() - start
+            exact = matrix.exact_values(case, dtype, trajectories=False)
+            bad, worst = [], {}
             for t in matrix.targets(case, trajectories=False):
-                record = judge(case, cell, t, got[t.quantity], exact[t.quantity], rho[t.quantity])
+                key = (t.quantity, t.config)
+                record = judge(case, cell, t, got[key], exact[key], rho[key])
                 stage = case.layout.stage_of[t.quantity]
-                worst[stage] = max(worst.get(stage, 0.0), (record.ulps or 0.0) / max(1.0, rho[t.quantity]))
+                worst[stage] = max(worst.get(stage, 0.0), (record.ulps or 0.0) / max(1.0, rho[key]))
                 if record.failed:
                     bad.append(record.describe())
             if RECORD:
