@@ -15,8 +15,7 @@ import pytest
 
 from bpcheck import matrix
 from bpcheck.cli import main
-from bpcheck.judge import as_json, judge
-from bpcheck.matrix import Record
+from bpcheck.judge import Record, as_json, judge
 from bpcheck.reference.case import load_case
 from bpcheck.reference.ulps import ulp
 from bpcheck.reporting import diff, environment, results
@@ -95,6 +94,12 @@ def test_a_value_moved_by_a_few_hundred_ulps_is_named(request, baseline, fresh, 
     named = [line for line in out.splitlines() if "dE_total/dw5" in line]
     assert named and all(f"{rec.backend}-{rec.dtype}" in line for line in named), out
     assert "REGRESSION" in out
+    # Caught whatever the two reports' environments: the same CPU features, other ones, not recorded.
+    env = moved["environment"]
+    other_cpu = {**env, "cpu_features": {**env["cpu_features"], "numpy": ["SSE2"]}}
+    for old_env in (env, other_cpu, {}):
+        d = diff.compare({**baseline, "environment": old_env}, moved)
+        assert [n.quantity for _, n in d.grew] == ["dE_total/dw5"] and d.regression, diff.render(d, "old", "moved")
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
@@ -105,8 +110,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert "not a results.json" in capsys.readouterr().err
 
 
-def _doc(*recs: Record, versions: dict | None = None) -> dict:
-    return {"schema": results.SCHEMA, "environment": {"versions": versions or {}}, "records": as_json(recs)}
+#: The SIMD features of two CPUs, as environment.cpu_features records them.
+AVX2 = {"numpy": ["AVX", "AVX2", "FMA3", "X86_V3"], "numpy_dispatch": ["X86_V3"], "openblas": "Haswell", "env": {}}
+AVX512 = {**AVX2, "numpy": [*AVX2["numpy"], "AVX512_ICL", "X86_V4"], "openblas": "SkylakeX"}
+
+
+def _doc(*recs: Record, versions: dict | None = None, features: dict | None = AVX2) -> dict:
+    env = {"versions": versions or {}, "cpu": "a CPU"} | ({"cpu_features": features} if features else {})
+    return {"schema": results.SCHEMA, "environment": env, "records": as_json(recs)}
 
 
 _R = dict(case="c", backend="torch", dtype="float64", device="cpu", quantity="net_h1", value=1.0, exact="1", ulps=1.0)
@@ -117,7 +128,7 @@ R = Record(**{f.name: _R.get(f.name) for f in fields(Record)})
 def test_noise_is_not_growth_but_real_growth_is():
     assert not diff.compare(_doc(R), _doc(replace(R, ulps=2.9))).regression  # +1.9 ULPs: noise
     assert diff.compare(_doc(R), _doc(replace(R, ulps=3.5))).grew  # +2.5 ULPs
-    traj = replace(R, quantity="E_total@10000", ulps=60.0, allowed_ulps=512)
+    traj = replace(R, quantity="E_total@10000", ulps=60.0, allowed_ulps=1024)
     assert not diff.compare(_doc(traj), _doc(replace(traj, ulps=85.0))).regression  # +25 of 60: noise
     assert diff.compare(_doc(traj), _doc(replace(traj, ulps=400.0))).grew
 
@@ -125,6 +136,8 @@ def test_noise_is_not_growth_but_real_growth_is():
 def test_failures_lost_values_and_cells_versions():
     failed = replace(R, ulps=9.0, verdict="fail")
     assert diff.compare(_doc(R), _doc(failed)).new_failures
+    figure = replace(R, verdict="reproduced")  # a verdict that got worse counts whatever the CPU
+    assert diff.compare(_doc(figure), _doc(replace(figure, verdict="not-reproduced"), features=AVX512)).regression
     other = replace(R, quantity="out_h1")
     assert diff.compare(_doc(R, other), _doc(R)).lost  # same cell and case, a value gone
     gone = diff.compare(_doc(R, replace(R, backend="jax")), _doc(R))
@@ -134,3 +147,37 @@ def test_failures_lost_values_and_cells_versions():
     upgraded = diff.compare(_doc(R, versions={"torch": "2.13.0"}), _doc(R, versions={"torch": "2.14.0"}))
     assert upgraded.versions == [("torch", "2.13.0", "2.14.0")] and not upgraded.regression
     assert "torch: 2.13.0 -> 2.14.0" in diff.render(upgraded, "a", "b")
+
+
+def test_a_move_beyond_noise_is_a_regression_on_the_same_cpu_features():
+    d = diff.compare(_doc(R), _doc(replace(R, value=1.0 + 3e-16, ulps=4.0)))  # +3 ULPs, bound 4
+    assert d.same_environment and d.grew and d.regression
+    assert "same software and CPU features" in diff.render(d, "a", "b")
+
+
+def test_other_cpu_features_may_move_a_value_by_a_fraction_of_its_bound():
+    kernel = replace(R, quantity="dout_h1/dnet_h1[1]", ulps=0.011, allowed_ulps=32)  # as AVX-512 moved autograd's
+    d = diff.compare(_doc(kernel), _doc(replace(kernel, ulps=4.011), features=AVX512))
+    assert not d.same_environment and not d.regression and d.moved_with_environment and not d.grew
+    out = diff.render(d, "a", "b")
+    assert "moved with the environment" in out and "dout_h1/dnet_h1[1]" in out, out
+    assert "cpu features numpy: +AVX512_ICL +X86_V4" in out and "openblas: Haswell -> SkylakeX" in out, out
+    beyond = diff.compare(_doc(kernel), _doc(replace(kernel, ulps=8.5), features=AVX512))  # > 32/4
+    assert beyond.grew and beyond.regression
+    unrecorded = diff.compare(_doc(kernel, features=None), _doc(replace(kernel, ulps=4.011)))
+    assert not unrecorded.same_environment and not unrecorded.regression and unrecorded.moved_with_environment
+    upgraded = diff.compare(_doc(kernel), _doc(replace(kernel, ulps=4.011), versions={"numpy": "9"}))
+    assert not upgraded.same_environment and not upgraded.regression
+
+
+def test_torch_capability_recorded_on_one_side_only_is_not_a_difference():
+    with_torch = {**AVX2, "torch": "AVX2"}
+    assert diff.compare(_doc(R), _doc(R, features=with_torch)).same_environment
+    other = {**AVX2, "torch": "AVX512"}
+    assert not diff.compare(_doc(R, features=with_torch), _doc(R, features=other)).same_environment
+
+
+def test_a_disappeared_case_is_a_regression():
+    gone = diff.compare(_doc(R, replace(R, case="d")), _doc(R))
+    assert gone.cases_disappeared == ["d"] and gone.regression
+    assert "cases disappeared (1):\n  d" in diff.render(gone, "a", "b")

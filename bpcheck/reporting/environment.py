@@ -5,9 +5,11 @@ project's backend has loaded the framework, so they are the settings the backend
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 import platform
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,15 @@ from bpcheck import backends
 #: backends declare, and these.
 PACKAGES = ("numpy", "mpmath", "gmpy2", "matplotlib")
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
+#: Variables that override which SIMD kernels NumPy, OpenBLAS, torch and oneDNN (TensorFlow) pick.
+SIMD_VARS = (
+    "NPY_DISABLE_CPU_FEATURES",
+    "NPY_ENABLE_CPU_FEATURES",
+    "OPENBLAS_CORETYPE",
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+)
 
 
 def capture(names: list[str] | None = None) -> dict[str, Any]:
@@ -37,6 +48,7 @@ def capture(names: list[str] | None = None) -> dict[str, Any]:
     }
     for name in names:
         env["backends"][name] = backend_settings(name)
+    env["cpu_features"] = cpu_features()  # after the settings: a framework they imported is asked too
     return env
 
 
@@ -74,6 +86,53 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_features() -> dict[str, Any]:
+    """The SIMD features the frameworks compute with, as they see them: NumPy's enabled CPU
+    features (its ufunc kernels dispatch on them), the dispatch targets among them, OpenBLAS's
+    kernel set, torch's capability (only if torch is imported already: importing it takes a
+    second) and the variables that override them. Another CPU or override can move float32
+    values by a few ULPs (bpcheck/reporting/diff.py)."""
+    try:
+        umath = importlib.import_module("numpy._core._multiarray_umath")
+    except ImportError:  # NumPy 1.x
+        umath = importlib.import_module("numpy.core._multiarray_umath")
+    enabled = umath.__cpu_features__
+    out: dict[str, Any] = {
+        "numpy": sorted(f for f, on in enabled.items() if on),
+        "numpy_dispatch": [f for f in umath.__cpu_dispatch__ if enabled.get(f)],
+        "openblas": openblas_core(),
+        "env": {v: os.environ[v] for v in SIMD_VARS if v in os.environ},
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            out["torch"] = torch.backends.cpu.get_cpu_capability()
+        except Exception as err:  # a partly imported or very old torch
+            out["torch"] = f"unknown ({type(err).__name__})"
+    return out
+
+
+def openblas_core() -> str | None:
+    """The kernel set NumPy's OpenBLAS picked for this CPU at load time (`blas.config` names the
+    build's target only); None where NumPy bundles no OpenBLAS that says."""
+    import ctypes
+
+    import numpy as np
+
+    here = Path(np.__file__).parent
+    for lib in sorted([*here.parent.glob("numpy.libs/libscipy_openblas*"), *here.glob(".dylibs/libscipy_openblas*")]):
+        try:
+            handle = ctypes.CDLL(str(lib))  # the copy NumPy loaded: same path, same handle
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            corename = getattr(handle, symbol, None)
+            if corename is not None:
+                corename.restype = ctypes.c_char_p
+                return corename().decode()
+    return None
 
 
 def numpy_blas() -> dict[str, Any]:
