@@ -12,7 +12,8 @@ loop of value_and_grad steps: autograd traces every step anew.
 autograd is NumPy underneath, with NumPy's promotion rules, and some of its VJPs build float64
 constants: the gradient of anp.where and anp.maximum comes back float64 from float32 inputs.
 So relu and leaky ReLU are z times a constant factor (1 where z > 0, else 0 or 0.01, in the
-computing dtype), and the dtype check looks at every array the step produced, not E_total alone.
+computing dtype: reference/activations.py), and the dtype check looks at every array the step
+produced, not E_total alone.
 """
 
 from __future__ import annotations
@@ -22,28 +23,21 @@ from functools import partial
 from typing import Any
 
 import autograd.numpy as anp
+import autograd.scipy.special  # binds `autograd`; the table's sigmoid op is its expit
 import numpy as np
 from autograd import elementwise_grad, grad, make_vjp, value_and_grad
 from autograd.extend import defvjp, primitive
-from autograd.scipy.special import expit, logsumexp
+from autograd.scipy.special import logsumexp
 
 from bpcheck.backends.base import StepBackend, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
-from bpcheck.reference import mlp
+from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
 
 Linear = Callable[[Any, Any, Any], Any]
 
 
-def activate(kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return expit(z)
-    if kind == "tanh":
-        return anp.tanh(z)
-    if kind in ("relu", "leaky_relu"):  # not anp.where / anp.maximum: their gradients are float64
-        slope = mlp.LEAKY_SLOPE if kind == "leaky_relu" else 0.0
-        return z * np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
-    return z
+activate = activations.in_framework("autograd", autograd)
 
 
 def errors(loss: str, z: Any, a: Any, t: Any) -> Any:

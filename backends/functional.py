@@ -25,10 +25,7 @@ from bpcheck.reference.case import Case
 class Ops:
     """The primitives a framework supplies; everything else is written once below."""
 
-    sigmoid: Callable[[Any], Any]
-    tanh: Callable[[Any], Any]
-    relu: Callable[[Any], Any]
-    leaky_relu: Callable[[Any, float], Any]
+    activate: Callable[[str, Any], Any]  # activate(kind, z): the framework's op (reference/activations.py)
     softmax: Callable[[Any], Any]  # over each row
     log_softmax: Callable[[Any], Any]
     softplus: Callable[[Any], Any]
@@ -37,18 +34,6 @@ class Ops:
     value_and_grad: Callable[[Callable[..., Any]], Callable[..., Any]]  # over the first two arguments
     stop_gradient: Callable[[Any], Any]
     select: Callable[[Any, Any, Any], Any]  # select(condition, if_true, if_false)
-
-
-def activate(ops: Ops, kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return ops.sigmoid(z)
-    if kind == "tanh":
-        return ops.tanh(z)
-    if kind == "relu":
-        return ops.relu(z)
-    if kind == "leaky_relu":
-        return ops.leaky_relu(z, mlp.LEAKY_SLOPE)
-    return z
 
 
 def errors(ops: Ops, loss: str, z: Any, a: Any, t: Any) -> Any:
@@ -65,7 +50,7 @@ def errors(ops: Ops, loss: str, z: Any, a: Any, t: Any) -> Any:
 def layer(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: Any, b: Any) -> tuple[Any, Any]:
     z = a @ w.T + b
     last = l == len(spec.activations) - 1
-    return z, (ops.softmax(z) if last and spec.loss == "softmax-ce" else activate(ops, spec.activations[l], z))
+    return z, (ops.softmax(z) if last and spec.loss == "softmax-ce" else ops.activate(spec.activations[l], z))
 
 
 def reduce(spec: mlp.Spec, e_o: Any) -> Any:
@@ -82,7 +67,7 @@ def e_from_out(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[A
 
 def e_from_net(ops: Ops, spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[Any], t: Any) -> Any:
     last = l == len(w) - 1
-    a = ops.softmax(z) if last and spec.loss == "softmax-ce" else activate(ops, spec.activations[l], z)
+    a = ops.softmax(z) if last and spec.loss == "softmax-ce" else ops.activate(spec.activations[l], z)
     if last:
         return reduce(spec, errors(ops, spec.loss, z, a, t))
     return e_from_out(ops, spec, l, a, w, b, t)
@@ -90,7 +75,7 @@ def e_from_net(ops: Ops, spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[A
 
 def _activation_sum(ops: Ops, kind: str, z: Any) -> Any:
     """sum(f(net)): its gradient is f'(net), elementwise."""
-    return activate(ops, kind, z).sum()
+    return ops.activate(kind, z).sum()
 
 
 def through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
@@ -100,7 +85,7 @@ def through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
 
 
 def through_updated_net(ops: Ops, kind: str, seen: Any, d_above: Any, b_above: Any, z: Any) -> Any:
-    return through_updated(seen, d_above, b_above, activate(ops, kind, z))
+    return through_updated(seen, d_above, b_above, ops.activate(kind, z))
 
 
 def trace(

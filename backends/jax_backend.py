@@ -28,7 +28,7 @@ import jax.numpy as jnp  # noqa: E402
 from bpcheck.backends import functional
 from bpcheck.backends.base import StepBackend, named_parameters
 from bpcheck.backends.protocol import DtypeError, Training, check_dtype
-from bpcheck.reference import mlp
+from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
 
 jax.config.update("jax_enable_x64", True)
@@ -62,11 +62,9 @@ def _value_and_grad(f: Callable[..., Any]) -> Callable[..., Any]:
     return jax.value_and_grad(f, argnums=(0, 1))
 
 
+activate = activations.in_framework("jax", jax)
 OPS = functional.Ops(
-    sigmoid=jax.nn.sigmoid,
-    tanh=jnp.tanh,
-    relu=jax.nn.relu,
-    leaky_relu=jax.nn.leaky_relu,
+    activate=activate,
     softmax=partial(jax.nn.softmax, axis=1),
     log_softmax=partial(jax.nn.log_softmax, axis=1),
     softplus=jax.nn.softplus,

@@ -10,7 +10,8 @@ N-step training is one tf.function: a graph-mode while loop with the tape inside
 TensorFlow differs in two ways. TF32 matmuls are on by default on recent GPUs: switched off at
 load. tf.nn.leaky_relu holds its slope in a 32-bit float attribute, so in float64 it multiplies
 by 0.009999999776482582, not 0.01 (~10^7 ULPs off): leaky ReLU is written
-tf.where(z > 0, z, 0.01 z) in the computing dtype, its derivative still from the tape.
+tf.where(z > 0, z, 0.01 z) in the computing dtype (reference/activations.py), its derivative
+still from the tape.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import tensorflow as tf  # noqa: E402
 
 from bpcheck.backends.base import StepBackend, named_parameters  # noqa: E402
 from bpcheck.backends.protocol import Training, check_dtype  # noqa: E402
-from bpcheck.reference import mlp  # noqa: E402
+from bpcheck.reference import activations, mlp  # noqa: E402
 from bpcheck.reference.case import Case, Config  # noqa: E402
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
@@ -47,16 +48,7 @@ _DEVICES = {"cpu": "/CPU:0", "gpu": "/GPU:0"}
 Linear = Callable[[Any, Any, Any], Any]
 
 
-def activate(kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return tf.sigmoid(z)
-    if kind == "tanh":
-        return tf.tanh(z)
-    if kind == "relu":
-        return tf.nn.relu(z)
-    if kind == "leaky_relu":  # not tf.nn.leaky_relu: its slope is a float32 attribute
-        return tf.where(z > 0, z, z * mlp.LEAKY_SLOPE)
-    return z
+activate = activations.in_framework("tensorflow", tf)
 
 
 def errors(loss: str, z: Any, a: Any, t: Any) -> Any:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from bpcheck.backends.base import StepBackend, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
-from bpcheck.reference import mlp
+from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -42,16 +42,7 @@ def _dout_dnet(pieces: Any, kind: str, z: Any) -> Any:
     return torch.autograd.grad(a, z, grad_outputs=torch.ones_like(a))[0]
 
 
-def activate(kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return torch.sigmoid(z)
-    if kind == "tanh":
-        return torch.tanh(z)
-    if kind == "relu":
-        return torch.relu(z)
-    if kind == "leaky_relu":
-        return F.leaky_relu(z, mlp.LEAKY_SLOPE)
-    return z
+activate = activations.in_framework("torch", torch)
 
 
 def errors(loss: str, z: Any, a: Any, t: Any) -> Any:

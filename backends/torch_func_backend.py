@@ -9,12 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from bpcheck.backends import functional
 from bpcheck.backends.base import named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
-from bpcheck.backends.torch_backend import TorchBackend
+from bpcheck.backends.torch_backend import TorchBackend, activate
 from bpcheck.reference.case import Case, Config
 
 
@@ -29,10 +28,7 @@ def _softplus(z: Any) -> Any:
 
 
 OPS = functional.Ops(
-    sigmoid=torch.sigmoid,
-    tanh=torch.tanh,
-    relu=torch.relu,
-    leaky_relu=F.leaky_relu,
+    activate=activate,
     softmax=lambda z: torch.softmax(z, dim=1),
     log_softmax=lambda z: torch.log_softmax(z, dim=1),
     softplus=_softplus,

@@ -21,15 +21,15 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bpcheck import backends
-from bpcheck import crosscheck
+from bpcheck import backends, crosscheck
 from bpcheck.cost import SLOW_BACKENDS
-from bpcheck.tolerance import allowed_ulps
-from bpcheck.ulps import ulps
+from bpcheck.reference import activations
 from bpcheck.reference.case import PLAIN, Case, case_file, parse_case
 from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
 from bpcheck.reference.oracle import exact_step, rounded_parameters
 from bpcheck.reference.quantities import Layout
+from bpcheck.tolerance import allowed_ulps
+from bpcheck.ulps import ulps
 
 #: Examples per backend in the default profile: JAX compiles each new network shape (~1 s).
 DEFAULT_EXAMPLES = {
@@ -106,12 +106,12 @@ def random_cases(draw: st.DrawFn) -> Case:
 
 
 def _off_the_kinks(case: Case) -> bool:
-    """No relu / leaky_relu net input within 1e-6 of its kink: there the derivative jumps, and
-    backends may legitimately round to opposite sides."""
+    """No net input within 1e-6 of a kink of its activation (reference/activations.py): there the
+    derivative jumps, and backends may legitimately round to opposite sides."""
     step = exact_step(case, "float32")
-    kinked = [l for l, a in enumerate(case.spec.activations) if a in ("relu", "leaky_relu")]
-    names = [f"net_{n}" for l in kinked for n in case.layout.labels[l + 1]]
-    return all(abs(float(v)) > 1e-6 for k, v in step.items() if k.partition("[")[0] in names)
+    kind = {f"net_{n}": a for l, a in enumerate(case.spec.activations) for n in case.layout.labels[l + 1]}
+    nets = ((kind[k.partition("[")[0]], v) for k, v in step.items() if k.partition("[")[0] in kind)
+    return all(activations.kink_distance(a, v) > 1e-6 for a, v in nets)
 
 
 @pytest.mark.parametrize(
