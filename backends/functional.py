@@ -18,7 +18,6 @@ from functools import partial
 from typing import Any
 
 from bpcheck.reference import mlp
-from bpcheck.reference.case import Case
 
 
 @dataclass(frozen=True)
@@ -168,21 +167,3 @@ def update(
         e_total, g_b, new_w = s["e_total"], s["grad_b"], s["new_w"]
     new_b = [ops.select(update_biases, bl - eta * g, bl) if m else bl for bl, g, m in zip(b, g_b, bias_mask)]
     return (new_w, new_b), e_total
-
-
-def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> mlp.Trace:
-    """`trace`'s arrays as the reference's Trace of Python lists."""
-    lists: Callable[[Any], Any] = lambda v: None if v is None else tolist(v)
-    lay = case.layout
-    return mlp.Trace(
-        [
-            mlp.Layer(lists(z), lists(a), lists(d), lists(dd), lists(de))
-            for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
-        ],
-        lists(s["e_o"]),
-        float(s["e_total"]),
-        [lists(v) or [] for v in s["w_seen"]],
-        [lists(g) for g in s["grad_w"]],
-        [lists(g) if lay.b[l] else [] for l, g in enumerate(s["grad_b"])],
-        mlp.Net([lists(v) for v in s["new_w"]], [lists(v) if lay.b[l] else [] for l, v in enumerate(s["new_b"])]),
-    )

@@ -26,7 +26,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from bpcheck.backends import functional
-from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters
 from bpcheck.backends.protocol import DtypeError, Training, check_dtype
 from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
@@ -150,7 +150,7 @@ class JaxBackend(StepBackend):
         x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
         s = self._step(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases, mask)
         check_dtype(self.name, str(s["e_o"].dtype), dtype)
-        return functional.as_trace(s, case, _tolist)
+        return as_trace(s, case, _tolist)
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
 from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
@@ -124,10 +124,6 @@ def equations(
     return out
 
 
-def _lists(v: Any) -> Any:
-    return None if v is None else np.asarray(v).tolist()
-
-
 class NumpyBackend(StepBackend):
     name = "numpy"
 
@@ -135,19 +131,7 @@ class NumpyBackend(StepBackend):
         x, t, w, b, eta = _arrays(case, params, dtype)
         s = equations(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases)
         check_dtype(self.name, str(s["e_total"].dtype), dtype)
-        layers = [
-            mlp.Layer(_lists(z), _lists(a), _lists(d), _lists(dd), _lists(de))
-            for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
-        ]
-        return mlp.Trace(
-            layers,
-            _lists(s["e_o"]),
-            float(s["e_total"]),
-            [_lists(v) or [] for v in s["w_seen"]],
-            [_lists(g) for g in s["grad_w"]],
-            [_lists(g) for g in s["grad_b"]],
-            mlp.Net([_lists(v) for v in s["new_w"]], [_lists(v) for v in s["new_b"]]),
-        )
+        return as_trace(s, case, lambda v: v.tolist())
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
