@@ -46,28 +46,42 @@ def errors(ops: Ops, loss: str, z: Any, a: Any, t: Any) -> Any:
     return -t * ops.log_softmax(z)
 
 
-def layer(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: Any, b: Any) -> tuple[Any, Any]:
-    z = a @ w.T + b
+Linear = Callable[[Any, Any, Any], Any]
+
+
+def linear(a: Any, w: Any, b: Any) -> Any:
+    return a @ w.T + b
+
+
+def output(ops: Ops, spec: mlp.Spec, l: int, z: Any) -> Any:
+    """Layer l's output from its net input: softmax at a softmax-ce output, else the activation."""
     last = l == len(spec.activations) - 1
-    return z, (ops.softmax(z) if last and spec.loss == "softmax-ce" else ops.activate(spec.activations[l], z))
+    return ops.softmax(z) if last and spec.loss == "softmax-ce" else ops.activate(spec.activations[l], z)
+
+
+def layer(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: Any, b: Any, lin: Linear = linear) -> tuple[Any, Any]:
+    z = lin(a, w, b)
+    return z, output(ops, spec, l, z)
 
 
 def reduce(spec: mlp.Spec, e_o: Any) -> Any:
     return e_o.sum() / e_o.shape[0] if spec.reduction == "mean" else e_o.sum()
 
 
-def e_from_out(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[Any], t: Any) -> Any:
-    """E_total as a function of layer l's output (l = -1: the inputs)."""
+def e_from_out(
+    ops: Ops, spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[Any], t: Any, linears: list[Linear] | None = None
+) -> Any:
+    """E_total as a function of layer l's output (l = -1: the inputs); `linears` swaps in a
+    linear map per layer."""
     z = None
     for k in range(l + 1, len(w)):
-        z, a = layer(ops, spec, k, a, w[k], b[k])
+        z, a = layer(ops, spec, k, a, w[k], b[k], linears[k] if linears else linear)
     return reduce(spec, errors(ops, spec.loss, z, a, t))  # z None: only the squared errors read a
 
 
 def e_from_net(ops: Ops, spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[Any], t: Any) -> Any:
-    last = l == len(w) - 1
-    a = ops.softmax(z) if last and spec.loss == "softmax-ce" else ops.activate(spec.activations[l], z)
-    if last:
+    a = output(ops, spec, l, z)
+    if l == len(w) - 1:
         return reduce(spec, errors(ops, spec.loss, z, a, t))
     return e_from_out(ops, spec, l, a, w, b, t)
 
@@ -156,8 +170,8 @@ def update(
     bias_mask: tuple[bool, ...],
     step: Callable[..., dict[str, Any]] | None = None,
 ) -> tuple[tuple[list[Any], list[Any]], Any]:
-    """One training step: the new (weights, biases) and this step's E_total. `step` is the
-    traced step used for output-first (default: `trace` itself, uncompiled)."""
+    """One training step: the new (weights, biases) and this step's E_total. `step` gives an
+    output-first step's e_total, grad_b and new_w (default: `trace` itself, uncompiled)."""
     w, b = params
     if not output_first:
         e_total, (g_w, g_b) = ops.value_and_grad(lambda w, b: e_from_out(ops, spec, -1, x, w, b, t))(w, b)
