@@ -8,7 +8,7 @@ from typing import Any
 
 from bpcheck import backends
 from bpcheck.reference.case import PLAIN, Case, Config
-from bpcheck.reference.mlp import Trace
+from bpcheck.reference.mlp import Layer, Net, Trace
 from bpcheck.reference.trace import mlp_params, name_trace
 
 FORWARD_STAGES = frozenset({"forward", "error"})
@@ -90,6 +90,21 @@ def _flat(v: Any) -> list[float]:
     return [float(x) for row in v for x in (row if isinstance(row, list) else [row])]
 
 
-def bias_vector_names(case: Case) -> list[list[str]]:
-    """Per layer, the bias names as a vector: one per neuron, one shared, or none."""
-    return case.layout.b
+def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> Trace:
+    """One step's framework arrays as the reference's Trace of Python lists. `s` holds, per layer,
+    zs, acts, d_outs, dout_dnets, deltas, w_seen, grad_w, grad_b, new_w and new_b (None where a
+    layer has no such piece: no bias, no weights seen from above), and e_o and e_total."""
+    lists: Callable[[Any], Any] = lambda v: None if v is None else tolist(v)
+    lay = case.layout
+    return Trace(
+        [
+            Layer(lists(z), lists(a), lists(d), lists(dd), lists(de))
+            for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
+        ],
+        lists(s["e_o"]),
+        float(s["e_total"]),
+        [lists(v) or [] for v in s["w_seen"]],
+        [lists(g) for g in s["grad_w"]],
+        [lists(g) if lay.b[l] else [] for l, g in enumerate(s["grad_b"])],
+        Net([lists(v) for v in s["new_w"]], [lists(v) if lay.b[l] else [] for l, v in enumerate(s["new_b"])]),
+    )

@@ -18,17 +18,13 @@ from functools import partial
 from typing import Any
 
 from bpcheck.reference import mlp
-from bpcheck.reference.case import Case
 
 
 @dataclass(frozen=True)
 class Ops:
     """The primitives a framework supplies; everything else is written once below."""
 
-    sigmoid: Callable[[Any], Any]
-    tanh: Callable[[Any], Any]
-    relu: Callable[[Any], Any]
-    leaky_relu: Callable[[Any, float], Any]
+    activate: Callable[[str, Any], Any]  # activate(kind, z): the framework's op (reference/activations.py)
     softmax: Callable[[Any], Any]  # over each row
     log_softmax: Callable[[Any], Any]
     softplus: Callable[[Any], Any]
@@ -37,18 +33,6 @@ class Ops:
     value_and_grad: Callable[[Callable[..., Any]], Callable[..., Any]]  # over the first two arguments
     stop_gradient: Callable[[Any], Any]
     select: Callable[[Any, Any, Any], Any]  # select(condition, if_true, if_false)
-
-
-def activate(ops: Ops, kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return ops.sigmoid(z)
-    if kind == "tanh":
-        return ops.tanh(z)
-    if kind == "relu":
-        return ops.relu(z)
-    if kind == "leaky_relu":
-        return ops.leaky_relu(z, mlp.LEAKY_SLOPE)
-    return z
 
 
 def errors(ops: Ops, loss: str, z: Any, a: Any, t: Any) -> Any:
@@ -62,35 +46,49 @@ def errors(ops: Ops, loss: str, z: Any, a: Any, t: Any) -> Any:
     return -t * ops.log_softmax(z)
 
 
-def layer(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: Any, b: Any) -> tuple[Any, Any]:
-    z = a @ w.T + b
+Linear = Callable[[Any, Any, Any], Any]
+
+
+def linear(a: Any, w: Any, b: Any) -> Any:
+    return a @ w.T + b
+
+
+def output(ops: Ops, spec: mlp.Spec, l: int, z: Any) -> Any:
+    """Layer l's output from its net input: softmax at a softmax-ce output, else the activation."""
     last = l == len(spec.activations) - 1
-    return z, (ops.softmax(z) if last and spec.loss == "softmax-ce" else activate(ops, spec.activations[l], z))
+    return ops.softmax(z) if last and spec.loss == "softmax-ce" else ops.activate(spec.activations[l], z)
+
+
+def layer(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: Any, b: Any, lin: Linear = linear) -> tuple[Any, Any]:
+    z = lin(a, w, b)
+    return z, output(ops, spec, l, z)
 
 
 def reduce(spec: mlp.Spec, e_o: Any) -> Any:
     return e_o.sum() / e_o.shape[0] if spec.reduction == "mean" else e_o.sum()
 
 
-def e_from_out(ops: Ops, spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[Any], t: Any) -> Any:
-    """E_total as a function of layer l's output (l = -1: the inputs)."""
+def e_from_out(
+    ops: Ops, spec: mlp.Spec, l: int, a: Any, w: list[Any], b: list[Any], t: Any, linears: list[Linear] | None = None
+) -> Any:
+    """E_total as a function of layer l's output (l = -1: the inputs); `linears` swaps in a
+    linear map per layer."""
     z = None
     for k in range(l + 1, len(w)):
-        z, a = layer(ops, spec, k, a, w[k], b[k])
+        z, a = layer(ops, spec, k, a, w[k], b[k], linears[k] if linears else linear)
     return reduce(spec, errors(ops, spec.loss, z, a, t))  # z None: only the squared errors read a
 
 
 def e_from_net(ops: Ops, spec: mlp.Spec, l: int, z: Any, w: list[Any], b: list[Any], t: Any) -> Any:
-    last = l == len(w) - 1
-    a = ops.softmax(z) if last and spec.loss == "softmax-ce" else activate(ops, spec.activations[l], z)
-    if last:
+    a = output(ops, spec, l, z)
+    if l == len(w) - 1:
         return reduce(spec, errors(ops, spec.loss, z, a, t))
     return e_from_out(ops, spec, l, a, w, b, t)
 
 
 def _activation_sum(ops: Ops, kind: str, z: Any) -> Any:
     """sum(f(net)): its gradient is f'(net), elementwise."""
-    return activate(ops, kind, z).sum()
+    return ops.activate(kind, z).sum()
 
 
 def through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
@@ -100,7 +98,7 @@ def through_updated(seen: Any, d_above: Any, b_above: Any, o: Any) -> Any:
 
 
 def through_updated_net(ops: Ops, kind: str, seen: Any, d_above: Any, b_above: Any, z: Any) -> Any:
-    return through_updated(seen, d_above, b_above, activate(ops, kind, z))
+    return through_updated(seen, d_above, b_above, ops.activate(kind, z))
 
 
 def trace(
@@ -172,8 +170,8 @@ def update(
     bias_mask: tuple[bool, ...],
     step: Callable[..., dict[str, Any]] | None = None,
 ) -> tuple[tuple[list[Any], list[Any]], Any]:
-    """One training step: the new (weights, biases) and this step's E_total. `step` is the
-    traced step used for output-first (default: `trace` itself, uncompiled)."""
+    """One training step: the new (weights, biases) and this step's E_total. `step` gives an
+    output-first step's e_total, grad_b and new_w (default: `trace` itself, uncompiled)."""
     w, b = params
     if not output_first:
         e_total, (g_w, g_b) = ops.value_and_grad(lambda w, b: e_from_out(ops, spec, -1, x, w, b, t))(w, b)
@@ -183,21 +181,3 @@ def update(
         e_total, g_b, new_w = s["e_total"], s["grad_b"], s["new_w"]
     new_b = [ops.select(update_biases, bl - eta * g, bl) if m else bl for bl, g, m in zip(b, g_b, bias_mask)]
     return (new_w, new_b), e_total
-
-
-def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> mlp.Trace:
-    """`trace`'s arrays as the reference's Trace of Python lists."""
-    lists: Callable[[Any], Any] = lambda v: None if v is None else tolist(v)
-    lay = case.layout
-    return mlp.Trace(
-        [
-            mlp.Layer(lists(z), lists(a), lists(d), lists(dd), lists(de))
-            for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
-        ],
-        lists(s["e_o"]),
-        float(s["e_total"]),
-        [lists(v) or [] for v in s["w_seen"]],
-        [lists(g) for g in s["grad_w"]],
-        [lists(g) if lay.b[l] else [] for l, g in enumerate(s["grad_b"])],
-        mlp.Net([lists(v) for v in s["new_w"]], [lists(v) if lay.b[l] else [] for l, v in enumerate(s["new_b"])]),
-    )

@@ -26,9 +26,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from bpcheck.backends import functional
-from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters
 from bpcheck.backends.protocol import DtypeError, Training, check_dtype
-from bpcheck.reference import mlp
+from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
 
 jax.config.update("jax_enable_x64", True)
@@ -62,11 +62,9 @@ def _value_and_grad(f: Callable[..., Any]) -> Callable[..., Any]:
     return jax.value_and_grad(f, argnums=(0, 1))
 
 
+activate = activations.in_framework("jax", jax)
 OPS = functional.Ops(
-    sigmoid=jax.nn.sigmoid,
-    tanh=jnp.tanh,
-    relu=jax.nn.relu,
-    leaky_relu=jax.nn.leaky_relu,
+    activate=activate,
     softmax=partial(jax.nn.softmax, axis=1),
     log_softmax=partial(jax.nn.log_softmax, axis=1),
     softplus=jax.nn.softplus,
@@ -151,7 +149,7 @@ class JaxBackend(StepBackend):
         x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
         s = self._step(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases, mask)
         check_dtype(self.name, str(s["e_o"].dtype), dtype)
-        return functional.as_trace(s, case, _tolist)
+        return as_trace(s, case, _tolist)
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str

@@ -7,6 +7,7 @@ as rows):
     dE/dW_l = Delta_l^T A_(l-1)      dE/db_l = column sums of Delta_l (shared: their total)
 
 with r = 1 (sum over the batch) or 1/B (mean). "output-first" uses W_(l+1)+ in the line "below".
+f and f' are the numpy ops of reference/activations.py.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
-from bpcheck.reference import mlp
+from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
 
 
@@ -29,30 +30,8 @@ def _arrays(case: Case, params: dict[str, float], dtype: str) -> tuple[Any, Any,
     return x, t, w, b, np.dtype(dtype).type(case.learning_rate)
 
 
-def activate(kind: str, z: Any) -> Any:
-    if kind == "sigmoid":  # never exponentiates a positive number
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-    if kind == "tanh":
-        return np.tanh(z)
-    if kind == "relu":
-        return np.where(z > 0, z, z * 0)
-    if kind == "leaky_relu":
-        return np.where(z > 0, z, z * z.dtype.type(mlp.LEAKY_SLOPE))
-    return z
-
-
-def derivative(kind: str, z: Any, a: Any) -> Any:
-    one = np.ones_like(z)
-    if kind == "sigmoid":
-        return a * (1 - a)
-    if kind == "tanh":
-        return 1 - a * a
-    if kind == "relu":
-        return np.where(z > 0, one, 0 * one)
-    if kind == "leaky_relu":
-        return np.where(z > 0, one, one * z.dtype.type(mlp.LEAKY_SLOPE))
-    return one
+activate = activations.in_framework("numpy", np)
+derivative = activations.derivative_in_framework("numpy", np)
 
 
 def _softplus(z: Any) -> Any:
@@ -145,10 +124,6 @@ def equations(
     return out
 
 
-def _lists(v: Any) -> Any:
-    return None if v is None else np.asarray(v).tolist()
-
-
 class NumpyBackend(StepBackend):
     name = "numpy"
 
@@ -156,19 +131,7 @@ class NumpyBackend(StepBackend):
         x, t, w, b, eta = _arrays(case, params, dtype)
         s = equations(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases)
         check_dtype(self.name, str(s["e_total"].dtype), dtype)
-        layers = [
-            mlp.Layer(_lists(z), _lists(a), _lists(d), _lists(dd), _lists(de))
-            for z, a, d, dd, de in zip(s["zs"], s["acts"], s["d_outs"], s["dout_dnets"], s["deltas"])
-        ]
-        return mlp.Trace(
-            layers,
-            _lists(s["e_o"]),
-            float(s["e_total"]),
-            [_lists(v) or [] for v in s["w_seen"]],
-            [_lists(g) for g in s["grad_w"]],
-            [_lists(g) for g in s["grad_b"]],
-            mlp.Net([_lists(v) for v in s["new_w"]], [_lists(v) for v in s["new_b"]]),
-        )
+        return as_trace(s, case, lambda v: v.tolist())
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str

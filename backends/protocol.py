@@ -11,19 +11,10 @@ in as float64 values; the backend rounds them to its dtype itself, exactly as `f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bpcheck.reference.case import Case, Config
-
-
-@dataclass
-class Training:
-    """After N updates: the parameters, and E_total of each step's forward pass
-    (losses[k] is the error after k updates, k = 0..N-1)."""
-
-    params: dict[str, float]
-    losses: list[float]
+from bpcheck.reference.trace import Training as Training  # the reference's; plug-ins import it from here
 
 
 class Unavailable(Exception):

@@ -10,7 +10,8 @@ N-step training is one tf.function: a graph-mode while loop with the tape inside
 TensorFlow differs in two ways. TF32 matmuls are on by default on recent GPUs: switched off at
 load. tf.nn.leaky_relu holds its slope in a 32-bit float attribute, so in float64 it multiplies
 by 0.009999999776482582, not 0.01 (~10^7 ULPs off): leaky ReLU is written
-tf.where(z > 0, z, 0.01 z) in the computing dtype, its derivative still from the tape.
+tf.where(z > 0, z, 0.01 z) in the computing dtype (reference/activations.py), its derivative
+still from the tape.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from bpcheck.backends.base import StepBackend, named_parameters  # noqa: E402
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters  # noqa: E402
 from bpcheck.backends.protocol import Training, check_dtype  # noqa: E402
-from bpcheck.reference import mlp  # noqa: E402
+from bpcheck.reference import activations, mlp  # noqa: E402
 from bpcheck.reference.case import Case, Config  # noqa: E402
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
@@ -47,16 +48,7 @@ _DEVICES = {"cpu": "/CPU:0", "gpu": "/GPU:0"}
 Linear = Callable[[Any, Any, Any], Any]
 
 
-def activate(kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return tf.sigmoid(z)
-    if kind == "tanh":
-        return tf.tanh(z)
-    if kind == "relu":
-        return tf.nn.relu(z)
-    if kind == "leaky_relu":  # not tf.nn.leaky_relu: its slope is a float32 attribute
-        return tf.where(z > 0, z, z * mlp.LEAKY_SLOPE)
-    return z
+activate = activations.in_framework("tensorflow", tf)
 
 
 def errors(loss: str, z: Any, a: Any, t: Any) -> Any:
@@ -132,8 +124,8 @@ def _trainer(spec: mlp.Spec, first: bool, trained: tuple[bool, ...]) -> Any:
     return run
 
 
-def _lists(v: Any) -> Any:
-    return None if v is None else v.numpy().tolist()
+def _tolist(v: Any) -> Any:
+    return v.numpy().tolist()
 
 
 class TensorflowBackend(StepBackend):
@@ -176,7 +168,7 @@ class TensorflowBackend(StepBackend):
         d_outs: list[Any] = [None] * depth
         dout_dnets: list[Any] = [None] * depth
         deltas: list[Any] = [None] * depth
-        w_seen: list[Any] = [[] for _ in range(depth)]
+        w_seen: list[Any] = [None] * depth
         grad_w: list[Any] = [None] * depth
         grad_b: list[Any] = [None] * depth
         new_w: list[Any] = [None] * depth
@@ -190,7 +182,7 @@ class TensorflowBackend(StepBackend):
                     z, a = zs[l], activate(spec.activations[l], zs[l])
                     target = tf.reduce_sum(tf.stop_gradient(deltas[l + 1]) * linear(a, new_w[l + 1], b[l + 1]))
             if l < depth - 1:
-                w_seen[l + 1] = (new_w[l + 1] if first else w[l + 1]).numpy().tolist()
+                w_seen[l + 1] = new_w[l + 1] if first else w[l + 1]
             if not logit_output:
                 d_outs[l] = local.gradient(target, a)
                 dout_dnets[l] = tape.gradient(acts[l], zs[l], output_gradients=tf.ones_like(acts[l]))
@@ -198,18 +190,9 @@ class TensorflowBackend(StepBackend):
             grad_w[l], grad_b[l] = tape.gradient(zs[l], [w[l], b[l]], output_gradients=deltas[l])
             new_w[l] = w[l] - eta * grad_w[l]
         new_b = [(b[l] - eta * grad_b[l] if config.update_biases else b[l]) if lay.b[l] else None for l in range(depth)]
-        return mlp.Trace(
-            [
-                mlp.Layer(_lists(z), _lists(a), _lists(d), _lists(dd), _lists(de))
-                for z, a, d, dd, de in zip(zs, acts, d_outs, dout_dnets, deltas)
-            ],
-            _lists(e_o),
-            float(e_total),
-            w_seen,
-            [_lists(g) for g in grad_w],
-            [_lists(g) if lay.b[l] else [] for l, g in enumerate(grad_b)],
-            mlp.Net([_lists(v) for v in new_w], [_lists(v) or [] for v in new_b]),
-        )
+        step = dict(zs=zs, acts=acts, e_o=e_o, e_total=e_total, d_outs=d_outs, dout_dnets=dout_dnets)
+        step.update(deltas=deltas, w_seen=w_seen, grad_w=grad_w, grad_b=grad_b, new_w=new_w, new_b=new_b)
+        return as_trace(step, case, _tolist)
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
@@ -221,4 +204,4 @@ class TensorflowBackend(StepBackend):
             x, t, w, b, eta = self._tensors(case, params, dtype)
             w, b, losses = run(x, t, tuple(w), tuple(b), eta, tf.constant(steps))
         check_dtype(self.name, losses.dtype.name, dtype)
-        return Training(named_parameters(case, w, b, lambda v: v.numpy().tolist()), losses.numpy().tolist())
+        return Training(named_parameters(case, w, b, _tolist), losses.numpy().tolist())

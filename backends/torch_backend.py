@@ -14,9 +14,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from bpcheck.backends.base import StepBackend, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
-from bpcheck.reference import mlp
+from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -42,16 +42,7 @@ def _dout_dnet(pieces: Any, kind: str, z: Any) -> Any:
     return torch.autograd.grad(a, z, grad_outputs=torch.ones_like(a))[0]
 
 
-def activate(kind: str, z: Any) -> Any:
-    if kind == "sigmoid":
-        return torch.sigmoid(z)
-    if kind == "tanh":
-        return torch.tanh(z)
-    if kind == "relu":
-        return torch.relu(z)
-    if kind == "leaky_relu":
-        return F.leaky_relu(z, mlp.LEAKY_SLOPE)
-    return z
+activate = activations.in_framework("torch", torch)
 
 
 def errors(loss: str, z: Any, a: Any, t: Any) -> Any:
@@ -103,8 +94,8 @@ def loss(spec: mlp.Spec, zs: list[Any], acts: list[Any], t: Any, pieces: Any = P
     return e_o, (e_o.sum() / len(t) if spec.reduction == "mean" else e_o.sum())
 
 
-def _lists(v: Any) -> Any:
-    return None if v is None else v.detach().tolist()
+def _tolist(v: Any) -> Any:
+    return v.detach().tolist()
 
 
 class TorchBackend(StepBackend):
@@ -164,26 +155,16 @@ class TorchBackend(StepBackend):
                 deltas[k], grad_w[k], grad_b[k] = got[id(z)], got[id(wk)], got.get(id(bk))
                 with torch.no_grad():
                     new_w[k] = w[k] - eta * grad_w[k]
-        w_seen = [[]] + [(new_w[l] if output_first else w[l].detach()).tolist() for l in range(1, depth)]
+        w_seen = [None] + [new_w[l] if output_first else w[l].detach() for l in range(1, depth)]
         dout_dnets = [None if d is None else _dout_dnet(self.pieces, kind, z) for d, kind, z in zip(d_outs, kinds, zs)]
         lay = case.layout
         with torch.no_grad():
             new_b = [
-                (b[l] - eta * grad_b[l] if config.update_biases else b[l]).tolist() if lay.b[l] else []
-                for l in range(depth)
+                (b[l] - eta * grad_b[l] if config.update_biases else b[l]) if lay.b[l] else None for l in range(depth)
             ]
-        return mlp.Trace(
-            [
-                mlp.Layer(_lists(z), _lists(a), _lists(d), _lists(dd), _lists(de))
-                for z, a, d, dd, de in zip(zs, acts, d_outs, dout_dnets, deltas)
-            ],
-            _lists(e_o),
-            e_total.item(),
-            w_seen,
-            [_lists(g) for g in grad_w],
-            [_lists(g) if lay.b[l] else [] for l, g in enumerate(grad_b)],
-            mlp.Net([_lists(v) for v in new_w], new_b),
-        )
+        step = dict(zs=zs, acts=acts, e_o=e_o, e_total=e_total.detach(), d_outs=d_outs, dout_dnets=dout_dnets)
+        step.update(deltas=deltas, w_seen=w_seen, grad_w=grad_w, grad_b=grad_b, new_w=new_w, new_b=new_b)
+        return as_trace(step, case, _tolist)
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str

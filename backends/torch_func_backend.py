@@ -9,12 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from bpcheck.backends import functional
-from bpcheck.backends.base import named_parameters
+from bpcheck.backends.base import as_trace, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
-from bpcheck.backends.torch_backend import TorchBackend
+from bpcheck.backends.torch_backend import TorchBackend, activate
 from bpcheck.reference.case import Case, Config
 
 
@@ -29,10 +28,7 @@ def _softplus(z: Any) -> Any:
 
 
 OPS = functional.Ops(
-    sigmoid=torch.sigmoid,
-    tanh=torch.tanh,
-    relu=torch.relu,
-    leaky_relu=F.leaky_relu,
+    activate=activate,
     softmax=lambda z: torch.softmax(z, dim=1),
     log_softmax=lambda z: torch.log_softmax(z, dim=1),
     softplus=_softplus,
@@ -58,7 +54,7 @@ class TorchFuncBackend(TorchBackend):
         output_first = config.update_order == "output-first"
         s = functional.trace(OPS, case.spec, x, t, w, b, eta, output_first, config.update_biases, mask)
         check_dtype(self.name, str(s["e_o"].dtype).removeprefix("torch."), dtype)
-        return functional.as_trace(s, case, lambda v: v.detach().tolist())
+        return as_trace(s, case, lambda v: v.detach().tolist())
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str

@@ -35,6 +35,11 @@ class Arithmetic:
 FLOAT64 = Arithmetic("float64", float, math.exp)
 
 
+def real(x: Any) -> Any:
+    """x's real part: the complex step's numbers are complex, every other type is real already."""
+    return getattr(x, "real", x)
+
+
 def complex128() -> Arithmetic:
     """Complex doubles, for the complex-step derivative f'(x) = Im f(x + ih) / h."""
     import cmath

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bpcheck.reference import mlp
-from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference import activations, mlp
+from bpcheck.reference.arith import FLOAT64, Arithmetic
 from bpcheck.reference.case import Case, Config
 
 
@@ -88,7 +88,7 @@ def _exp(x: Mag) -> Mag:
 
 def _tanh(x: Mag) -> Mag:
     t = math.tanh(x.real)
-    return _through(t, x, 1 - t * t)
+    return _through(t, x, activations.TANH.derivative(x.real, t, FLOAT64))
 
 
 def _log1p(x: Mag) -> Mag:

@@ -1,11 +1,11 @@
 """Backpropagation by hand for any small multilayer perceptron, generic over the number type.
 
-The post's equations (reference/backprop.py) for any number of layers, five activations, four
-losses, a batch with sum or mean reduction, and per-neuron, shared or no biases. Plain loops,
-no NumPy. Lists are indexed [example][neuron]; weights w[l][j][k] go from neuron k of layer l
-to neuron j of layer l + 1. Numerically stable forms throughout: the logistic never
-exponentiates a positive number, binary cross-entropy is computed from the logits, softmax
-cross-entropy through log-sum-exp.
+The post's equations (reference/backprop.py) for any number of layers, the activations of
+reference/activations.py, four losses, a batch with sum or mean reduction, and per-neuron,
+shared or no biases. Plain loops, no NumPy. Lists are indexed [example][neuron]; weights
+w[l][j][k] go from neuron k of layer l to neuron j of layer l + 1. Numerically stable forms
+throughout: the logistic never exponentiates a positive number, binary cross-entropy is
+computed from the logits, softmax cross-entropy through log-sum-exp.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference import activations
+from bpcheck.reference.arith import Arithmetic, real
 
 Num = Any
-LEAKY_SLOPE = 0.01
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+ACTIVATIONS = activations.NAMES
 LOSSES = ("half-sse", "mse", "bce", "softmax-ce")
 BIASES = ("per-neuron", "shared-per-layer", "none")
 REDUCTIONS = ("sum", "mean")
@@ -68,43 +68,16 @@ class Trace:
     new: Net
 
 
-# --- activations and their derivatives -----------------------------------------------------
-
-
-def _re(x: Num) -> Num:
-    return getattr(x, "real", x)
+# --- activations and their derivatives (reference/activations.py) -----------------------
 
 
 def activate(kind: str, net: Num, a: Arithmetic) -> Num:
-    if kind == "sigmoid":  # 1 / (1 + e^-net), never exponentiating a positive number
-        if _re(net) >= 0:
-            return 1 / (1 + a.exp(-net))
-        e = a.exp(net)
-        return e / (1 + e)
-    if kind == "tanh":
-        return a.tanh(net)
-    if kind == "relu":
-        return net if _re(net) > 0 else net * 0
-    if kind == "leaky_relu":
-        return net if _re(net) > 0 else net * a.num(LEAKY_SLOPE)
-    if kind == "identity":
-        return net
-    raise ValueError(f"unknown activation {kind!r}")
+    return activations.get(kind).f(net, a)
 
 
 def derivative(kind: str, net: Num, out: Num, a: Arithmetic) -> Num:
-    """dout/dnet, from out where the post does (sigmoid, tanh); relu'(0) = 0, leaky'(0) = slope."""
-    if kind == "sigmoid":
-        return out * (1 - out)
-    if kind == "tanh":
-        return 1 - out * out
-    if kind == "relu":
-        return a.num(1.0) if _re(net) > 0 else a.num(0.0)
-    if kind == "leaky_relu":
-        return a.num(1.0) if _re(net) > 0 else a.num(LEAKY_SLOPE)
-    if kind == "identity":
-        return a.num(1.0)
-    raise ValueError(f"unknown activation {kind!r}")
+    """dout/dnet, from out where the post does (sigmoid, tanh); at a kink its left side."""
+    return activations.get(kind).derivative(net, out, a)
 
 
 # --- losses ----------------------------------------------------------------------------------
@@ -112,7 +85,7 @@ def derivative(kind: str, net: Num, out: Num, a: Arithmetic) -> Num:
 
 def softplus(z: Num, a: Arithmetic) -> Num:
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|)."""
-    return z + a.log1p(a.exp(-z)) if _re(z) >= 0 else a.log1p(a.exp(z))
+    return z + a.log1p(a.exp(-z)) if real(z) >= 0 else a.log1p(a.exp(z))
 
 
 def output_errors(loss: str, net: Sequence[Num], out: Sequence[Num], t: Sequence[Num], a: Arithmetic) -> list[Num]:
@@ -125,14 +98,14 @@ def output_errors(loss: str, net: Sequence[Num], out: Sequence[Num], t: Sequence
     if loss == "bce":  # -[t log s(z) + (1-t) log(1 - s(z))] = softplus(z) - t z
         return [softplus(z, a) - tk * z for tk, z in zip(t, net)]
     if loss == "softmax-ce":  # -t log softmax(z) = t (lse(z) - z)
-        top = max(net, key=_re)
+        top = max(net, key=real)
         lse = top + a.log1p(sum((a.exp(z - top) for z in net), a.num(0.0)) - 1)
         return [tk * (lse - z) for tk, z in zip(t, net)]
     raise ValueError(f"unknown loss {loss!r}")
 
 
 def softmax(net: Sequence[Num], a: Arithmetic) -> list[Num]:
-    top = max(net, key=_re)
+    top = max(net, key=real)
     e = [a.exp(z - top) for z in net]
     s = sum(e[1:], e[0])
     return [v / s for v in e]

@@ -5,7 +5,8 @@
   difference quotient agrees with the true derivative to ~30 digits.
 - The complex step in complex128: Im E(p + ih) / h with h = 1e-30, exact up to double
   rounding (no subtraction, so no cancellation) -- but only where E is analytic: relu and
-  leaky_relu are not (their kink), so the complex step is *not applicable* there, and says so.
+  leaky_relu are not (their kink; `analytic` in reference/activations.py), so the complex
+  step is *not applicable* there, and says so.
 
 Both evaluate E_total with the general forward pass (reference/mlp.py), not the backward one.
 """
@@ -15,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpcheck.reference import arith, mlp
+from bpcheck.reference import activations, arith, mlp
 from bpcheck.reference.case import Case
 from bpcheck.reference.trace import mlp_net
 
-NOT_ANALYTIC = ("relu", "leaky_relu")
+NOT_ANALYTIC = tuple(name for name, act in activations.TABLE.items() if not act.analytic)
 FD_STEP = "1e-25"
 COMPLEX_STEP = 1e-30
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from bpcheck.reference.mlp import LOGIT_LOSSES
+
 #: Stages, in the order the post walks through them. The tolerance policy is set per stage.
 STAGES = ("forward", "error", "output-chain", "hidden-chain", "gradient", "update", "trajectory")
-LOGIT_LOSSES = ("bce", "softmax-ce")
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,6 @@ class Layout:
     batch: int = 1
     loss: str = "half-sse"
     activations: tuple[str, ...] = field(default=())
-
-    @classmethod
-    def from_sizes(cls, sizes: list[int] | tuple[int, ...], **kw: object) -> Layout:
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs inputs and outputs, got {list(sizes)}")
-        return cls(tuple(sizes), **kw)  # type: ignore[arg-type]
 
     # --- neurons ---------------------------------------------------------------------------
     @cached_property
@@ -96,14 +91,6 @@ class Layout:
     @property
     def w_output(self) -> list[list[str]]:
         return self.w[-1]
-
-    @property
-    def n_in(self) -> int:
-        return self.sizes[0]
-
-    @property
-    def n_out(self) -> int:
-        return self.sizes[-1]
 
     @property
     def weights(self) -> list[str]:

@@ -16,7 +16,7 @@ from bpcheck.reference.quantities import Layout
 @dataclass
 class Training:
     """The parameters after N updates, and E_total of every step's forward pass (losses[k] is
-    the error after k updates, k = 0..N-1)."""
+    the error after k updates, k = 0..N-1). A backend's (backends/protocol.py) are floats."""
 
     params: dict[str, Num]
     losses: list[Num]

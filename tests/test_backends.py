@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from bpcheck import backends
 from bpcheck.backends.protocol import METHODS, Backend
 from bpcheck.cost import slow_reason
-from bpcheck.reference import mlp
+from bpcheck.reference.activations import LEAKY_SLOPE
 from bpcheck.reference.case import load_case
 from bpcheck.reference.oracle import rounded_parameters
 
@@ -131,6 +132,7 @@ def test_autograd_refuses_float64_leaking_into_float32(monkeypatch):
     b, case = backends.get("autograd"), load_case("deep-mixed")
     params = rounded_parameters(case, "float32")
     assert b.gradients(case, params, "float32", "cpu")["dE_total/dw1"] != 0
-    monkeypatch.setattr(agb, "activate", lambda kind, z: anp.where(z > 0, z, z * mlp.LEAKY_SLOPE))
+    where = lambda kind, z: anp.where(z > 0, z, z * LEAKY_SLOPE)
+    monkeypatch.setattr(agb, "OPS", dataclasses.replace(agb.OPS, activate=where))
     with pytest.raises(DtypeError, match="float32 but the framework computed in float32\\+float64"):
         b.gradients(case, {**params, "w1": 0.25}, "float32", "cpu")

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from bpcheck import backends, engine, matrix
 from bpcheck.cost import slow_reason
 from bpcheck.judge import Cell, judge
+from bpcheck.reference import activations
 from bpcheck.reference.case import Case, case_file, parse_case
 from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS
 from bpcheck.reference.oracle import exact_step
@@ -100,12 +101,12 @@ def random_cases(draw: st.DrawFn) -> Case:
 
 
 def _off_the_kinks(case: Case) -> bool:
-    """No relu / leaky_relu net input within 1e-6 of its kink: there the derivative jumps, and
-    backends may legitimately round to opposite sides."""
+    """No net input within 1e-6 of a kink of its activation (reference/activations.py): there the
+    derivative jumps, and backends may legitimately round to opposite sides."""
     step = exact_step(case, "float32")
-    kinked = [l for l, a in enumerate(case.spec.activations) if a in ("relu", "leaky_relu")]
-    names = [f"net_{n}" for l in kinked for n in case.layout.labels[l + 1]]
-    return all(abs(float(v)) > 1e-6 for k, v in step.items() if k.partition("[")[0] in names)
+    kind = {f"net_{n}": a for l, a in enumerate(case.spec.activations) for n in case.layout.labels[l + 1]}
+    nets = ((kind[k.partition("[")[0]], v) for k, v in step.items() if k.partition("[")[0] in kind)
+    return all(activations.kink_distance(a, v) > 1e-6 for a, v in nets)
 
 
 @pytest.mark.parametrize(
