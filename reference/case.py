@@ -69,6 +69,7 @@ class Figure:
     config: str | None = None  # for closing figures: the configuration that reproduces it
     measured: str = "after-update"
     not_reproduced: str | None = None  # what was tried, for a figure no configuration gives
+    not_correctly_rounded: str | None = None  # for a figure whose last digit is off: the exact value, rounded
 
     @property
     def unit(self) -> Decimal:
@@ -394,4 +395,5 @@ class _Reader:
             config,
             measured,
             table.get("not_reproduced"),
+            table.get("not_correctly_rounded"),
         )
