@@ -22,7 +22,7 @@ EXACT_DIGITS = 60
 @dataclass(frozen=True)
 class Arithmetic:
     name: str
-    num: Callable[[float], Any]  # a float64 value -> this number type
+    num: Callable[[float], Any]  # a float64 value -> this number type (one of this type is kept as it is)
     exp: Callable[[Any], Any]
     #: Entered around every computation (MPFR's precision lives in a thread-local context).
     context: Callable[[], contextlib.AbstractContextManager[Any]] = field(default=contextlib.nullcontext)

@@ -69,6 +69,7 @@ class Figure:
     config: str | None = None  # for closing figures: the configuration that reproduces it
     measured: str = "after-update"
     not_reproduced: str | None = None  # what was tried, for a figure no configuration gives
+    not_correctly_rounded: str | None = None  # for a figure whose last digit is off: the exact value, rounded
 
     @property
     def unit(self) -> Decimal:
@@ -82,6 +83,18 @@ class Figure:
         if split is None:
             return None
         return split[1] - 1 if self.measured == "loss-of-last-step" else split[1]
+
+
+@dataclass(frozen=True)
+class Decimals:
+    """Every number a case gives, exactly as its file writes it: a decimal string as written, a
+    TOML number as the shortest decimal that round-trips (what its author wrote), a drawn weight
+    likewise. What a person computing by hand works from; the floats are their roundings."""
+
+    inputs: tuple[tuple[Decimal, ...], ...]  # [example][input]
+    targets: tuple[tuple[Decimal, ...], ...]  # [example][output]
+    parameters: dict[str, Decimal]
+    learning_rate: Decimal
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class Case:
     default_config: str
     published: tuple[Figure, ...]
     errata: tuple[dict[str, str], ...]
+    decimals: Decimals  # the same numbers as the file writes them (replace() of the floats leaves these)
     steps: int = 0  # training steps whose result the cross-check compares (0: only published figures)
 
     @property
@@ -190,6 +204,10 @@ def case_file(case: Case) -> str:
     return "\n".join(lines)
 
 
+def _floats(rows: tuple[tuple[Decimal, ...], ...]) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in row) for row in rows)
+
+
 class _Reader:
     def __init__(self, path: Path, raw: dict[str, Any]):
         self.path, self.raw = path, raw
@@ -205,19 +223,20 @@ class _Reader:
             raise self.fail(field, kind.__name__, value)
         return value
 
-    def number(self, value: Any, field: str) -> float:
-        """A finite number, written as a decimal string (keeps precision) or a TOML number."""
+    def number(self, value: Any, field: str) -> Decimal:
+        """A finite number, exactly as written: a decimal string, or a TOML number (its shortest
+        round-tripping decimal)."""
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.fail(field, "a number or a decimal string", value)
         try:
-            x = float(Decimal(str(value)))
+            x = Decimal(str(value))
         except InvalidOperation:
             raise self.fail(field, "a decimal number", value) from None
-        if not math.isfinite(x):
+        if not x.is_finite() or not math.isfinite(float(x)):
             raise self.fail(field, "a finite number", value)
         return x
 
-    def numbers(self, table: dict[str, Any], key: str, n: int, field: str) -> tuple[float, ...]:
+    def numbers(self, table: dict[str, Any], key: str, n: int, field: str) -> tuple[Decimal, ...]:
         values = self.get(table, key, list, field)
         if len(values) != n:
             raise self.fail(field, f"{n} values (the layer size)", values)
@@ -239,13 +258,8 @@ class _Reader:
             raise self.fail("data.reduction", f"one of {', '.join(REDUCTIONS)}", reduction)
         spec = replace(spec, reduction=reduction)
         layout = Layout(spec.sizes, spec.bias, len(inputs), spec.loss, spec.activations)
-        parameters = self.parameters(raw, layout)
-        training = self.get(raw, "training", dict, "training")
-        lr = self.number(
-            self.get(training, "learning_rate", object, "training.learning_rate"), "training.learning_rate"
-        )
-        if lr <= 0:
-            raise self.fail("training.learning_rate", "a number > 0", training["learning_rate"])
+        decimals = Decimals(inputs, targets, self.parameters(raw, layout), self.learning_rate(raw))
+        training = raw["training"]
         steps = training.get("steps", 0)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise self.fail("training.steps", "an integer >= 0", steps)
@@ -263,14 +277,15 @@ class _Reader:
             path=self.path,
             spec=spec,
             layout=layout,
-            inputs=inputs,
-            targets=targets,
-            parameters=parameters,
-            learning_rate=lr,
+            inputs=_floats(inputs),
+            targets=_floats(targets),
+            parameters={p: float(v) for p, v in decimals.parameters.items()},
+            learning_rate=float(decimals.learning_rate),
             configs=configs,
             default_config=default,
             published=published,
             errata=tuple(raw.get("errata", [])),
+            decimals=decimals,
             steps=steps,
         )
 
@@ -302,7 +317,15 @@ class _Reader:
             raise self.fail("network.bias", f"one of {', '.join(BIASES)}", bias)
         return Spec(tuple(sizes), tuple(acts), loss, bias)
 
-    def batch(self, data: dict[str, Any], key: str, width: int) -> tuple[tuple[float, ...], ...]:
+    def learning_rate(self, raw: dict[str, Any]) -> Decimal:
+        training = self.get(raw, "training", dict, "training")
+        field = "training.learning_rate"
+        lr = self.number(self.get(training, "learning_rate", object, field), field)
+        if float(lr) <= 0:
+            raise self.fail(field, "a number > 0", training["learning_rate"])
+        return lr
+
+    def batch(self, data: dict[str, Any], key: str, width: int) -> tuple[tuple[Decimal, ...], ...]:
         """One example (a list of numbers) or a batch (a list of such lists)."""
         rows = self.get(data, key, list, f"data.{key}")
         if rows and not isinstance(rows[0], list):
@@ -317,17 +340,19 @@ class _Reader:
             out.append(tuple(self.number(v, f"{field}[{k}]") for k, v in enumerate(row)))
         return tuple(out)
 
-    def parameters(self, raw: dict[str, Any], layout: Layout) -> dict[str, float]:
-        """Given explicitly ([parameters]) or drawn by a named initialiser ([initializer])."""
+    def parameters(self, raw: dict[str, Any], layout: Layout) -> dict[str, Decimal]:
+        """Given explicitly ([parameters]) or drawn by a named initialiser ([initializer]: each
+        drawn float as its shortest round-tripping decimal)."""
         names = layout.parameters
         if ("parameters" in raw) == ("initializer" in raw):
             raise CaseError(f"{self.path}: parameters: expected exactly one of [parameters] or [initializer]")
         if "initializer" in raw:
             init = self.get(raw, "initializer", dict, "initializer")
             try:
-                return initialize(layout, init)
+                drawn = initialize(layout, init)
             except (ValueError, TypeError) as err:
                 raise CaseError(f"{self.path}: initializer: {err}") from None
+            return {p: Decimal(repr(v)) for p, v in drawn.items()}
         params = self.get(raw, "parameters", dict, "parameters")
         unknown = sorted(set(params) - set(names))
         if unknown:
@@ -370,4 +395,5 @@ class _Reader:
             config,
             measured,
             table.get("not_reproduced"),
+            table.get("not_correctly_rounded"),
         )

@@ -2,7 +2,8 @@
 
 Every value is exact for the inputs a backend of that dtype is actually given: parameters and
 data rounded to the dtype first (a float32 backend never sees 0.05, it sees float32(0.05)),
-so what remains between a backend and the oracle is that backend's own rounding.
+so what remains between a backend and the oracle is that backend's own rounding. A person
+computing by hand starts from the decimals the case file writes instead (`as_decimal_case`).
 
 10,000-step trajectories cost about a second each on MPFR; results are cached in memory and,
 keyed by a hash of the case, the request and the reference's source, on disk.
@@ -32,6 +33,23 @@ def as_dtype_case(case: Case, dtype: str) -> Case:
     return replace(
         case, inputs=r(case.inputs), targets=r(case.targets), learning_rate=arith.round_to(dtype, case.learning_rate)
     )
+
+
+def as_decimal_case(case: Case, a: arith.Arithmetic) -> Case:
+    """The case with its data, parameters and learning rate exactly as its file writes them
+    (the decimals, not their float64 roundings), in number type `a`: every function taking a
+    case converts its numbers with a.num, which keeps these as they are."""
+    d = case.decimals
+    with a.context():
+        num = lambda v: a.parse(str(v))  # noqa: E731
+        rows = lambda rs: tuple(tuple(num(v) for v in r) for r in rs)  # noqa: E731
+        return replace(
+            case,
+            inputs=rows(d.inputs),
+            targets=rows(d.targets),
+            parameters={p: num(v) for p, v in d.parameters.items()},
+            learning_rate=num(d.learning_rate),
+        )
 
 
 def exact_step(case: Case, dtype: str, config: Config | None = None) -> dict[str, Any]:

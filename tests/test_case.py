@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from bpcheck.reference.case import CaseError, load_case
@@ -57,3 +59,19 @@ def test_invalid_case_file(tmp_path, old, new, message):
         load_case(str(path))
     text = str(err.value)
     assert "\n" not in text and text.startswith(str(path)) and message in text, text
+
+
+def test_numbers_are_kept_as_the_file_writes_them(tmp_path):
+    """A decimal string keeps every digit, a TOML number is its shortest round-tripping decimal,
+    a drawn weight likewise; the floats the backends get are their roundings."""
+    text = GOOD.replace('w1 = "0.15"', 'w1 = "0.1500000000000000000000001"').replace('w2 = "0.20"', "w2 = 0.2")
+    text = text.replace('learning_rate = "0.5"', "learning_rate = 1")
+    path = tmp_path / "digits.toml"
+    path.write_text(text)
+    case = load_case(str(path))
+    d = case.decimals
+    assert str(d.parameters["w1"]) == "0.1500000000000000000000001" and case.parameters["w1"] == 0.15
+    assert str(d.parameters["w2"]) == "0.2" and str(d.learning_rate) == "1" and case.learning_rate == 1.0
+    assert d.inputs == ((Decimal("0.05"), Decimal("0.10")),) and case.inputs == ((0.05, 0.1),)
+    drawn = load_case("xor-h3")
+    assert all(Decimal(repr(drawn.parameters[p])) == v for p, v in drawn.decimals.parameters.items())

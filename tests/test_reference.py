@@ -3,12 +3,15 @@ run really is float32, and the per-dtype oracle starts from the dtype's own inpu
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
+from typing import Any
+
 import numpy as np
 import pytest
 
 from bpcheck.reference import arith
-from bpcheck.reference.case import load_case
-from bpcheck.reference.oracle import exact_step, rounded_parameters
+from bpcheck.reference.case import Figure, load_case
+from bpcheck.reference.oracle import as_decimal_case, exact_step, rounded_parameters
 from bpcheck.reference.trace import step_trace, train
 
 CASE = load_case("mazur-2015")
@@ -60,6 +63,22 @@ def test_trajectory_losses_are_the_errors_before_each_update():
 def test_erratum_is_recorded():
     (erratum,) = CASE.errata
     assert "w_3" in erratum["printed"] and "w_2" in erratum["correct"]
+
+
+def test_the_misrounded_figures_are_recorded():
+    """The single-step figures more than half a unit of their last digit from the exact value
+    (from the case's decimals) are exactly those marked not_correctly_rounded."""
+    a = arith.exact()
+    decimal_case = as_decimal_case(CASE, a)
+    step = step_trace(decimal_case, decimal_case.parameters, CASE.config, a)
+    off = [f.quantity for f in CASE.published if "@" not in f.quantity and _off_by_more_than_half(f, step)]
+    assert off == [f.quantity for f in CASE.published if f.not_correctly_rounded] == ["dE_o2/dout_h1"]
+
+
+def _off_by_more_than_half(figure: Figure, step: dict[str, Any]) -> bool:
+    exact = Decimal(str(step[figure.quantity]))
+    with localcontext(prec=100):
+        return abs(Decimal(figure.value) - exact) > figure.unit / 2
 
 
 def test_every_bound_is_at_least_four_times_what_correct_code_was_seen_to_do():

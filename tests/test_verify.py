@@ -38,11 +38,18 @@ def test_formula_table_is_the_reference_step(config):
     assert {q: table[q] for q in expected} == expected
 
 
-def test_the_posts_figures_get_no_diagnosis():
-    text = "\n".join(f"{f.quantity} = {f.value}" for f in MAZUR.published if "@" not in f.quantity)
+def test_the_posts_figures_are_ok_but_the_one_it_prints_misrounded():
+    """Every single-step figure the post prints is the exact value correctly rounded, except the
+    ones the case marks not_correctly_rounded (one): that one is wrong, explained by nothing,
+    and noted. The marking is checked here, not taken on trust."""
+    figures = [f for f in MAZUR.published if "@" not in f.quantity]
+    text = "\n".join(f"{f.quantity} = {f.value}" for f in figures)
     w = walk_of(MAZUR, MAZUR.config, text)
-    assert w.counts()["checked"] == 29 and not w.failed
-    assert w.first_wrong is None and w.diagnosis == []
+    misrounded = [f.quantity for f in figures if f.not_correctly_rounded]
+    assert misrounded == ["dE_o2/dout_h1"] and w.counts()["checked"] == 29
+    assert [c.quantity for c in w.quantities if c.status != "ok"] == misrounded
+    assert w.first_wrong == "dE_o2/dout_h1" and w.diagnosis == []
+    assert any(n.startswith("dE_o2/dout_h1 = -0.019049119 is the source's printed figure") for n in w.notes)
     assert (ROOT / "examples/values/mazur-2015-post.values").read_text().endswith(text + "\n")
 
 
@@ -108,13 +115,15 @@ def test_a_value_following_from_an_earlier_wrong_one_is_carried():
 
 
 def test_precision_is_the_one_written():
-    """0.4 claims a tenth; 0.40 a hundredth: one unit either way agrees with w5 = 0.4 (0.41 too), two do not."""
+    """0.4 claims a tenth, 0.40 a hundredth: both are w5 = 0.4; 0.41 is a hundredth off, more than
+    the half a hundredth a correctly rounded 0.40 can be. dE_o1/dout_h1 is 0.05539942465."""
     for text, ok in (
         ("0.4", True),
         ("0.40", True),
-        ("0.41", True),
-        ("0.42", False),
+        ("0.41", False),
         ("0.0554", True),
+        ("0.05540", True),
+        ("0.05539", False),
         ("0.0552", False),
     ):
         q = "dnet_o1/dout_h1" if text.startswith("0.4") else "dE_o1/dout_h1"

@@ -23,9 +23,10 @@ def verify(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_post_values_pass(capsys):
+def test_post_values_pass_but_the_misrounded_figure(capsys):
     code, out, _ = verify(capsys, POST)
-    assert code == 0 and "29 values: 29 ok, 0 wrong, 0 carried" in out
+    assert code == 1 and "29 values: 28 ok, 1 wrong, 0 carried, 0 too coarse" in out
+    assert "first wrong value: dE_o2/dout_h1" in out and "is the source's printed figure" in out
 
 
 def test_json_of_a_wrong_file(capsys):
@@ -40,6 +41,7 @@ def test_json_of_a_wrong_file(capsys):
         "first_wrong",
         "consequential",
         "independent",
+        "too_coarse",
         "diagnoses",
         "quantities",
         "diagnosis",
@@ -47,7 +49,7 @@ def test_json_of_a_wrong_file(capsys):
         "notes",
     }
     assert doc["case"] == "mazur-2015" and doc["config"] == "as-written" and doc["first_wrong"] == "dE_o2/dout_h1"
-    assert doc["summary"] == {"checked": 21, "ok": 20, "wrong": 1, "carried": 0}
+    assert doc["summary"] == {"checked": 21, "ok": 20, "wrong": 1, "carried": 0, "too-coarse": 0}
     row = next(q for q in doc["quantities"] if q["status"] != "ok")
     assert row["given"] == "-0.017144288" and row["nearest"] == ["w6-for-w7", "transposed-output-weights"]
 

@@ -37,13 +37,15 @@ def test_a_wrong_weight_value_is_diagnosed(tmp_path, capsys):
 
 
 def test_the_posts_figures_get_no_diagnosis(tmp_path, capsys):
+    """All ok but the one the post prints misrounded (the case says which): wrong, explained by nothing."""
     case = load_case("mazur-2015")
     lines = [f'"{f.quantity}" = {f.value}' for f in case.published if "@" not in f.quantity]
     path = tmp_path / "post.toml"
     path.write_text("[values]\n" + "\n".join(lines) + "\n")
     code, out, _ = _run(capsys, "verify", str(path), "--json")
     result = json.loads(out)
-    assert code == 0 and result["first_wrong"] is None and result["diagnoses"] == []
+    assert code == 1 and result["first_wrong"] == "dE_o2/dout_h1" and result["diagnoses"] == []
+    assert result["independent"] == ["dE_o2/dout_h1"] and result["too_coarse"] == []
 
 
 @pytest.mark.parametrize(

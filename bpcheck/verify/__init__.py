@@ -6,6 +6,6 @@ mistakes that would produce the wrong ones.
 - `formulas`: the post's step as a table of local formulas, one per quantity (the walk
   recomputes a quantity from the person's own earlier values with it).
 - `mistakes`: the catalogue: each mistake is the step with one piece swapped.
-- `walk`: compares, classifies (ok / wrong / carried) and explains.
+- `walk`: compares, classifies (ok / too-coarse / wrong / carried) and explains.
 - `implementation`: loads someone's backend and runs it through the cross-check.
 """

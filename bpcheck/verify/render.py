@@ -13,8 +13,9 @@ from bpcheck.verify.walk import Checked, Walk
 def walk_json(w: Walk) -> dict[str, Any]:
     return {
         "first_wrong": w.first_wrong,
-        "consequential": [c.quantity for c in w.quantities if c.status == "carried"],
-        "independent": [c.quantity for c in w.quantities if c.status == "wrong"],
+        "consequential": w.with_status("carried"),
+        "independent": w.with_status("wrong"),
+        "too_coarse": w.with_status("too-coarse"),
         "diagnoses": [
             {"id": d["mistake"], "quantity": q, "explanation": d["title"]} for d in w.diagnosis for q in d["explains"]
         ],
@@ -41,7 +42,12 @@ def cell_json(c: CellResult) -> dict[str, Any]:
     }
 
 
+TOO_COARSE = "not verified: one unit of the last digit written is as large as the value; write more digits"
+
+
 def _explained(c: Checked) -> str:
+    if c.status == "too-coarse":
+        return TOO_COARSE
     if c.explained_by:
         return ", ".join(c.explained_by)
     if c.nearest:
@@ -61,10 +67,13 @@ def walk_text(w: Walk, given: str = "given", every: bool = True) -> list[str]:
     lines.insert(1, "  " + "  ".join("-" * n for n in widths) + "  " + "-" * 12)
     counts = w.counts()
     lines.append(
-        f"  {counts['checked']} values: {counts['ok']} ok, {counts['wrong']} wrong, {counts['carried']} carried"
+        f"  {counts['checked']} values: {counts['ok']} ok, {counts['wrong']} wrong, {counts['carried']} carried, "
+        f"{counts['too-coarse']} too coarse"
     )
     if w.first_wrong:
         lines.append(f"  first wrong value: {w.first_wrong}")
+    if w.with_status("too-coarse"):
+        lines.append(f"  too coarse to verify: {', '.join(w.with_status('too-coarse'))}")
     for d in w.diagnosis:
         mark = " (explains the first wrong value)" if d["explains_first_wrong"] else ""
         lines.append(f"  mistake {d['mistake']}{mark}: {d['title']}")

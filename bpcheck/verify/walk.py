@@ -1,11 +1,12 @@
 """The walk: a person's (or a backend's) values, in the post's order, each compared with the
 exact value, classified, and explained by the catalogue.
 
-Statuses: `ok` (agrees with the exact value), `carried` (wrong, but the correct formula applied
-to the person's own earlier values gives it: the mistake is upstream), `wrong` (the mistake is
-here). `first_wrong` is the first `wrong` in the walk's order. A wrong or carried value is
-*explained* by every catalogued mistake whose value it matches; a wrong value nothing explains
-gets the `nearest` mistakes and the precision at which they would explain it.
+Statuses: `ok` (agrees with the exact value), `too-coarse` (agrees only at a precision too
+coarse to say anything: not verified, but not wrong either), `carried` (wrong, but the correct
+formula applied to the person's own earlier values gives it: the mistake is upstream), `wrong`
+(the mistake is here). `first_wrong` is the first `wrong` in the walk's order. A wrong or
+carried value is *explained* by every catalogued mistake whose value it matches; a wrong value
+nothing explains gets the `nearest` mistakes and the precision at which they would explain it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from bpcheck.verify.mistakes import Mistake
 Num = Any
 #: (quantity, value it is checked against) -> whether the given value agrees with it.
 Agrees = Callable[[str, Num], bool]
+STATUSES = ("ok", "too-coarse", "wrong", "carried")
+
+
+def _never(q: str) -> bool:
+    return False
 
 
 @dataclass
@@ -30,7 +36,7 @@ class Checked:
     stage: str
     given: str  # as written, or the backend's value (repr)
     exact: str  # 20 significant digits
-    status: str  # ok | wrong | carried
+    status: str  # one of STATUSES
     recomputed: str | None = None  # the correct formula on the given earlier values
     explained_by: list[str] = field(default_factory=list)
     nearest: list[str] = field(default_factory=list)  # when nothing explains it
@@ -49,8 +55,12 @@ class Walk:
     def failed(self) -> bool:
         return any(c.status != "ok" for c in self.quantities)
 
+    def with_status(self, status: str) -> list[str]:
+        """The quantities of that status, in the walk's order."""
+        return [c.quantity for c in self.quantities if c.status == status]
+
     def counts(self) -> dict[str, int]:
-        out = {"checked": len(self.quantities), "ok": 0, "wrong": 0, "carried": 0}
+        out = {"checked": len(self.quantities), **dict.fromkeys(STATUSES, 0)}
         for c in self.quantities:
             out[c.status] += 1
         return out
@@ -70,11 +80,13 @@ def walk(
     recompute: Callable[[str], tuple[Num, Agrees] | None],
     not_applicable: dict[str, str],
     notes: list[str],
+    too_coarse: Callable[[str], bool] = _never,
 ) -> Walk:
     """`order`: (quantity, stage) in the walk's order; `given`: the values to check (numbers),
     `shown`: how each is displayed; `mistakes`: every applicable mistake's values;
     `recompute(q)`: the correct formula on the given values, with how to compare it (None
-    when there is no formula)."""
+    when there is no formula); `too_coarse(q)`: whether a value that does not agree is only
+    too coarse to be judged (it is then neither wrong nor explained)."""
     checked: list[Checked] = []
     for q, stage in order:
         if q not in given:
@@ -82,6 +94,9 @@ def walk(
         c = Checked(q, stage, shown[q], digits(exact[q]), "ok")
         checked.append(c)
         if agrees(q, exact[q]):
+            continue
+        if too_coarse(q):
+            c.status = "too-coarse"
             continue
         again = recompute(q)
         if again is not None:
