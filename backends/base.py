@@ -9,6 +9,7 @@ from typing import Any
 from bpcheck import backends
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.mlp import Layer, Net, Trace
+from bpcheck.reference.oracle import as_dtype_case
 from bpcheck.reference.trace import mlp_params, name_trace
 
 FORWARD_STAGES = frozenset({"forward", "error"})
@@ -58,7 +59,7 @@ class StepBackend:
     def _named(
         self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str, stages: frozenset[str]
     ) -> dict[str, float]:
-        x = [list(row) for row in case.inputs]
+        x = [list(row) for row in as_dtype_case(case, dtype).inputs]  # dnet/dw: the inputs as held
         named = name_trace(case.layout, x, self._cached_trace(case, params, config, dtype, device))
         stage = case.layout.stage_of
         return {k: float(v) for k, v in named.items() if stage[k] in stages}

@@ -27,7 +27,7 @@ from bpcheck import backends, cost
 from bpcheck.backends.declarations import Declaration
 from bpcheck.backends.protocol import Backend
 from bpcheck.judge import Cell, Record, judge
-from bpcheck.matrix import DTYPES, conditions, exact_values, selected, targets
+from bpcheck.matrix import DTYPES, allowances, exact_values, selected, targets
 from bpcheck.reference.case import Case
 from bpcheck.reference.oracle import rounded_parameters
 from bpcheck.reference.quantities import split_trajectory_name
@@ -272,9 +272,9 @@ class Engine:
 def records_of(case: Case, computed: Computed, dtypes: Sequence[str], trajectories: bool = True) -> list[Record]:
     """Each computed value of `case` judged against the exact value."""
     exact = {dt: exact_values(case, dt, trajectories) for dt in dtypes}
-    rho = conditions(case, trajectories)
+    allowed = {dt: allowances(case, dt, trajectories) for dt in dtypes}
     return [
-        judge(case, c, t, v[key], exact[c.dtype][key], rho[key])
+        judge(case, c, t, v[key], exact[c.dtype][key], allowed[c.dtype][key])
         for (name, c), v in computed.values.items()
         if name == case.name
         for t in targets(case, trajectories)

@@ -1,8 +1,8 @@
 """The judge: the one function that turns a computed value into a verdict record.
 
 Everything that says pass or fail (run, report, verify, the pytest plugin and the project's
-own tests) calls `judge`; the comparison inside is reference.tolerance.distance, the bound is
-the tolerance policy's (reference/tolerance.py).
+own tests) calls `judge`; the verdict inside is reference.tolerance.verdict, the bound is the
+error model's (reference/bounds.py, reference/tolerance.py).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from bpcheck.reference import tolerance
 from bpcheck.reference.arith import EXACT_DIGITS
+from bpcheck.reference.bounds import UNIT_ROUNDOFF
 from bpcheck.reference.case import Case, Figure
-from bpcheck.reference.quantities import stage
-from bpcheck.reference.tolerance import allowed_ulps, distance
-from bpcheck.reference.ulps import ulp
+from bpcheck.reference.tolerance import Allowance
+from bpcheck.reference.ulps import ulp, ulps
 
 #: The verdicts that make a run fail.
 FAILING = ("fail", "not-reproduced")
@@ -59,13 +60,15 @@ class Record:
     value: float | None
     exact: str  # the exact value, 20 significant digits
     ulps: float | None
-    allowed_ulps: float | None  # None: no bound (an exact 0 reached by cancellation; see magnitude.py)
-    condition: float | None  # rho, the cancellation factor the bound was multiplied by (None: infinite)
+    allowed_ulps: float | None  # the bound in ULPs of the dtype at the exact value (None: infinite)
+    condition: float | None  # the bound in units of the value's own rounding, u |exact| (None: exact 0)
     published: str | None
-    verdict: str  # pass | fail; for a published figure reproduced | not-reproduced
+    verdict: str  # pass | ill-conditioned | fail; for a published figure reproduced | not-reproduced
     config: str
     measured: str  # after-update | loss-of-last-step
     error: str | None = None
+    bound: float | None = None  # the allowed |value - exact|, absolute (None: infinite)
+    kink: bool = False  # taken at a point where the function is not differentiable
 
     @property
     def failed(self) -> bool:
@@ -79,35 +82,35 @@ class Record:
             return f"{head}: the backend gave no value: {self.error}"
         far = f"{self.ulps:.4g} ULPs of {self.dtype}" if self.ulps is not None else "not comparable"
         bound = "no bound" if self.allowed_ulps is None else f"allowed {self.allowed_ulps:g}"
-        factor = "infinite" if self.condition is None else f"{self.condition:g}"
+        factor = "" if self.condition is None else f", {self.condition:g}x the value's own rounding"
+        kink = ", at a kink" if self.kink else ""
         printed = f"; the source prints {self.published}" if self.published is not None else ""
         return (
             f"{head}: got {self.value!r}, exact {self.exact}: {far}, {bound} "
-            f"(cancellation factor {factor}){printed}: {self.verdict}"
+            f"(error model{factor}{kink}){printed}: {self.verdict}"
         )
 
 
-def figure_agrees(value: float, figure: Figure, dtype: str, stage_name: str, exact: Any, rho: float = 1.0) -> bool:
-    """|value - printed| <= one unit of the last printed digit + the dtype's allowance: the
-    printed figure is within a unit of the truth, and the value within its bound of it."""
-    slack = float(figure.unit) + allowed_ulps(stage_name, rho) * ulp(exact, dtype)
-    return abs(Decimal(repr(value)) - Decimal(figure.value)) <= Decimal(repr(slack))
+def figure_agrees(value: float, figure: Figure, allowance: Allowance) -> bool:
+    """|value - printed| <= one unit of the last printed digit + the value's bound: the printed
+    figure is within a unit of the truth, and the value within its bound of it."""
+    slack = Decimal(figure.unit) + Decimal(repr(allowance.radius))
+    return abs(Decimal(repr(value)) - Decimal(figure.value)) <= slack
 
 
-def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, rho: float = 1.0) -> Record:
+def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, allowance: Allowance) -> Record:
     """The verdict on `value` (a float, or the backend's error message) for target `t`."""
-    st = stage(case.layout, t.quantity)
     error = value if isinstance(value, str) else None
     v = _number(value)
     if v is None and error is None:
         error = f"not a number: {value!r}"
-    d = None if v is None else distance(v, exact, cell.dtype, st, rho)
-    ok = d is not None and d.ok
-    verdict = "pass" if ok else "fail"
+    verdict = "fail" if v is None else tolerance.verdict(v, exact, allowance)
     if t.published is not None:
-        ok = ok and v is not None and figure_agrees(v, t.published, cell.dtype, st, exact, rho)
+        ok = verdict != "fail" and v is not None and figure_agrees(v, t.published, allowance)
         verdict = "reproduced" if ok else "not-reproduced"
-    bound = allowed_ulps(st, rho)
+    d = None if v is None else ulps(v, exact, cell.dtype)
+    one = ulp(exact, cell.dtype)
+    x = abs(float(exact))
     return Record(
         case=case.name,
         backend=cell.backend,
@@ -116,15 +119,24 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, rho
         quantity=t.quantity,
         value=v,
         exact=digits(exact),
-        ulps=None if d is None or not math.isfinite(d.ulps) else round(d.ulps, 3),
-        allowed_ulps=round(bound, 3) if math.isfinite(bound) else None,
-        condition=round(rho, 3) if math.isfinite(rho) else None,
+        ulps=None if d is None or not math.isfinite(d) else _round(d),
+        allowed_ulps=_round(allowance.radius / one) if math.isfinite(allowance.radius) else None,
+        condition=_round(allowance.radius / (x * UNIT_ROUNDOFF[cell.dtype]))
+        if x and math.isfinite(allowance.radius)
+        else None,
         published=t.published.value if t.published else None,
         verdict=verdict,
         config=t.config,
         measured=t.measured,
         error=error,
+        bound=float(f"{allowance.radius:.4g}") if math.isfinite(allowance.radius) else None,
+        kink=allowance.kink,
     )
+
+
+def _round(x: float) -> float:
+    """3 decimals, or 4 significant digits for large numbers (bounds of vanishing values)."""
+    return round(x, 3) if abs(x) < 1e6 else float(f"{x:.4g}")
 
 
 def _number(value: Any) -> float | None:

@@ -1,5 +1,5 @@
 """What the cross-check asks of a case: its targets (every quantity of one step, and the
-figures that need training), their exact values and their cancellation factors. The engine
+figures that need training), their exact values and how far from them each may be. The engine
 (bpcheck/engine.py) computes the backends' values of these targets and the judge
 (bpcheck/judge.py) holds them to the exact ones."""
 
@@ -10,12 +10,14 @@ from typing import Any
 from bpcheck import backends
 from bpcheck.cost import in_part
 from bpcheck.judge import Cell, Record, Target
+from bpcheck.reference.bounds import Ball, forward_balls, step_balls
 from bpcheck.reference.case import PLAIN, Case
-from bpcheck.reference.magnitude import condition
 from bpcheck.reference.oracle import exact_after, exact_step
 from bpcheck.reference.quantities import split_trajectory_name
+from bpcheck.reference.tolerance import TRAJECTORY_ULPS, Allowance
+from bpcheck.reference.ulps import ulp
 
-__all__ = ["DTYPES", "BUNDLED", "Cell", "Record", "Target", "targets", "selected", "exact_values", "conditions"]
+__all__ = ["DTYPES", "BUNDLED", "Cell", "Record", "Target", "targets", "selected", "exact_values", "allowances"]
 
 DTYPES = ("float64", "float32")
 #: Every bundled backend and execution mode (backends/__init__.py), in the matrix's order.
@@ -64,35 +66,45 @@ def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tupl
     return out
 
 
-def step_conditions(case: Case) -> dict[str, float]:
-    """rho of every quantity of one step, by the protocol's rules (see by_rule)."""
-    plain, rule = exact_step(case, "float64", PLAIN), exact_step(case, "float64", case.config)
-    return by_rule(
-        case, condition(case, case.parameters, PLAIN, plain), condition(case, case.parameters, case.config, rule)
-    )
+def step_allowances(case: Case, dtype: str) -> dict[str, Allowance]:
+    """The error model's bound of every quantity of one step, by the protocol's rules (by_rule)."""
+    plain, rule = step_balls(case, dtype, PLAIN), step_balls(case, dtype, case.config)
+    return {k: Allowance(b.r, b.r, b.kink) for k, b in by_rule(case, plain, rule).items()}
 
 
-def conditions(case: Case, trajectories: bool = True) -> dict[tuple[str, str], float]:
-    """rho of every target (reference/magnitude.py): how much cancellation amplifies rounding;
-    1 for the trajectory targets, whose bound already covers 10,000 steps of drift."""
-    rho = step_conditions(case)
-    groups = {
-        p: names
-        for layer in zip(case.layout.w, case.layout.b)
-        for names in [[n for row in layer[0] for n in row] + layer[1]]
-        for p in names
-    }
-    out = {}
+def allowances(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Allowance]:
+    """How far each target may be from exact (reference/tolerance.py). One step: the error
+    model's bound. After N training steps: the measured trajectory bound, TRAJECTORY_ULPS of the
+    largest parameter of the layer for a parameter (a running sum of updates made at that
+    scale) and of the value itself otherwise; `derived` carries that parameter drift through a
+    forward pass of the error model, which says when an output or E_total vanishes below it."""
+    step = step_allowances(case, dtype)
+    out: dict[tuple[str, str], Allowance] = {}
+    drift: dict[tuple[str, int], dict[str, Ball]] = {}
     for t in targets(case, trajectories):
-        base = (split_trajectory_name(t.quantity) or (t.quantity, 0))[0]
+        key = (t.quantity, t.config)
         if t.updates is None:
-            out[(t.quantity, t.config)] = rho.get(t.quantity, 1.0)
-        elif base in groups:
-            # A parameter is a running sum of updates made at the scale of its layer's
-            # parameters: its rounding is measured in ULPs of the largest of them.
-            final = exact_after(case, "float64", case.configs[t.config], t.updates)
-            scale = max(max(abs(float(final[n])), abs(case.parameters[n])) for n in groups[base])
-            out[(t.quantity, t.config)] = max(1.0, scale / (abs(float(final[base])) or 1e-300))
-        else:
-            out[(t.quantity, t.config)] = 1.0
+            out[key] = step[t.quantity]
+            continue
+        final = exact_after(case, dtype, case.configs[t.config], t.updates)
+        scale = _layer_scales(case, final)
+        base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
+        if base in scale:
+            out[key] = Allowance(*[TRAJECTORY_ULPS * ulp(scale[base], dtype)] * 2)
+            continue
+        run = (t.config, t.updates)
+        if run not in drift:
+            radius = {p: TRAJECTORY_ULPS * ulp(s, dtype) for p, s in scale.items()}
+            drift[run] = forward_balls(case, dtype, {p: float(final[p]) for p in scale}, radius)
+        out[key] = Allowance(TRAJECTORY_ULPS * ulp(final[base], dtype), drift[run][base].r)
+    return out
+
+
+def _layer_scales(case: Case, final: dict[str, Any]) -> dict[str, float]:
+    """Each parameter's layer scale: the largest magnitude in its layer, before or after training."""
+    out = {}
+    for weights, biases in zip(case.layout.w, case.layout.b):
+        names = [n for row in weights for n in row] + list(biases)
+        scale = max(max(abs(float(final[n])), abs(case.parameters[n])) for n in names)
+        out.update(dict.fromkeys(names, scale))
     return out

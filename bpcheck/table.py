@@ -31,8 +31,10 @@ def _block(key: tuple[str, str, str], records: list[Record]) -> str:
     widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
     text = ["  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
-    failed = sum(1 for r in records if r.verdict in ("fail", "not-reproduced"))
+    failed = sum(1 for r in records if r.failed)
+    ill = sum(1 for r in records if r.verdict == "ill-conditioned")
     title = f"{case}  {dtype}  {device}: {len(records)} values, {failed} failing"
+    title += f", {ill} ill-conditioned (no digit can be expected in {dtype})" if ill else ""
     errors = sorted({f"  {r.backend}: {r.error}" for r in records if r.error})
     return "\n".join([title, *text, *(["errors:", *errors] if errors else [])])
 
@@ -46,8 +48,10 @@ def _cell(r: Record | None) -> str:
         return "-"
     if r.value is None or r.ulps is None:
         return "error FAIL"
-    over = r.allowed_ulps is not None and r.ulps > r.allowed_ulps
-    return f"{r.value:.12g} ({r.ulps:g})" + (" FAIL" if over else "")
+    over = r.allowed_ulps is not None and r.ulps > r.allowed_ulps  # the exact check, whatever the figure's
+    mark = " ILL" if r.verdict == "ill-conditioned" else " FAIL" if over and not r.kink else ""
+    mark += " kink" if r.kink else ""
+    return f"{r.value:.12g} ({r.ulps:g})" + mark
 
 
 def _post_verdict(by_backend: dict[str, Record]) -> str:

@@ -13,6 +13,7 @@ ReLU below.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,18 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class Elementary:
+    """f and f' as a framework may compute them directly (torch.sigmoid, autograd's 1/cosh^2),
+    for the error model (reference/bounds.py): in float math, with the largest |f'| and |f''|
+    anywhere, so a correct evaluation by either formula is bounded."""
+
+    f: Callable[[float], float]
+    df: Callable[[float], float]
+    max_slope: float  # sup |f'|
+    max_curvature: float  # sup |f''|
+
+
+@dataclass(frozen=True)
 class Activation:
     name: str
     f: Callable[[Num, Arithmetic], Num]  # (net, a) -> out
@@ -50,6 +63,8 @@ class Activation:
     derivative_ops: Mapping[str, DerivativeOp]  # framework in BY_HAND -> f'
     kinks: tuple[Kink, ...] = ()
     analytic: bool = True  # whether the complex step applies
+    #: f and f' as one library call each (None: f is piecewise linear, computed alike everywhere)
+    elementary: Elementary | None = None
 
     def __post_init__(self) -> None:
         if self.kinks and self.analytic:
@@ -83,6 +98,12 @@ SIGMOID = Activation(
         "autograd": lambda ag, z: ag.scipy.special.expit(z),
     },
     {"numpy": lambda np, z, out: out * (1 - out)},
+    elementary=Elementary(
+        lambda x: _sigmoid(x, FLOAT64),
+        lambda x: _sigmoid(x, FLOAT64) * _sigmoid(-x, FLOAT64),
+        max_slope=0.25,
+        max_curvature=0.1,  # |s''| = |s'(1 - 2s)| <= 1/(6 sqrt 3) ~ 0.0962
+    ),
 )
 
 TANH = Activation(
@@ -97,6 +118,12 @@ TANH = Activation(
         "autograd": lambda ag, z: ag.numpy.tanh(z),
     },
     {"numpy": lambda np, z, out: 1 - out * out},
+    elementary=Elementary(
+        math.tanh,
+        lambda x: 1 / math.cosh(x) ** 2 if abs(x) < 350 else 0.0,
+        max_slope=1.0,
+        max_curvature=0.77,  # |tanh''| = 2 |tanh| (1 - tanh^2) <= 4 / (3 sqrt 3) ~ 0.770
+    ),
 )
 
 

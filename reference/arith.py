@@ -30,6 +30,10 @@ class Arithmetic:
     to_str: Callable[[Any], str] = repr  # every digit this type holds
     tanh: Callable[[Any], Any] = math.tanh
     log1p: Callable[[Any], Any] = math.log1p
+    #: (activation, net) -> out and (activation, net, out) -> dout/dnet where the number type
+    #: decides them itself (the error model's balls, reference/bounds.py); None: the table's formulas
+    activate: Callable[[Any, Any], Any] | None = None
+    derivative: Callable[[Any, Any, Any], Any] | None = None
 
 
 FLOAT64 = Arithmetic("float64", float, math.exp)

@@ -72,12 +72,14 @@ class Trace:
 
 
 def activate(kind: str, net: Num, a: Arithmetic) -> Num:
-    return activations.get(kind).f(net, a)
+    act = activations.get(kind)
+    return a.activate(act, net) if a.activate else act.f(net, a)
 
 
 def derivative(kind: str, net: Num, out: Num, a: Arithmetic) -> Num:
     """dout/dnet, from out where the post does (sigmoid, tanh); at a kink its left side."""
-    return activations.get(kind).derivative(net, out, a)
+    act = activations.get(kind)
+    return a.derivative(act, net, out) if a.derivative else act.derivative(net, out, a)
 
 
 # --- losses ----------------------------------------------------------------------------------

@@ -23,9 +23,13 @@ def ulp(exact: Any, dtype: str) -> float:
     return 2.0 ** (exponent - (info.nmant))
 
 
-def ulps(value: float, exact: Any, dtype: str) -> float:
-    """|value - exact| in ULPs of `dtype` at `exact` (exact is a high-precision number)."""
+def error(value: float, exact: Any) -> float:
+    """|value - exact|, subtracted in the exact value's own precision (then rounded)."""
     if math.isnan(value):
         return math.nan  # compares false with every bound, infinite ones included
-    diff = abs(type(exact)(value) - exact) if not isinstance(exact, float) else abs(value - exact)
-    return float(diff) / ulp(exact, dtype)
+    return float(abs(type(exact)(value) - exact) if not isinstance(exact, float) else abs(value - exact))
+
+
+def ulps(value: float, exact: Any, dtype: str) -> float:
+    """|value - exact| in ULPs of `dtype` at `exact` (exact is a high-precision number)."""
+    return error(value, exact) / ulp(exact, dtype)

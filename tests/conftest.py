@@ -50,11 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     # The exact values too, in a thread (the main process is mostly waiting on imports): they
     # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
-    config._exact, config._rho = {}, {}
+    config._exact, config._allowed = {}, {}
 
     def oracle() -> None:
         for c in cases:
-            config._rho[c.name] = matrix.conditions(c, trajectories)
+            config._allowed[c.name] = {dt: matrix.allowances(c, dt, trajectories) for dt in matrix.DTYPES}
             config._exact[c.name] = {dt: matrix.exact_values(c, dt, trajectories) for dt in matrix.DTYPES}
 
     config._exact_thread = threading.Thread(target=oracle, daemon=True)
@@ -209,10 +209,10 @@ def exact(request: pytest.FixtureRequest) -> dict[str, dict[str, dict[tuple[str,
 
 
 @pytest.fixture(scope="session")
-def rho(request: pytest.FixtureRequest) -> dict[str, dict[tuple[str, str], float]]:
-    """case -> every target's cancellation factor (reference/magnitude.py)."""
+def allowed(request: pytest.FixtureRequest) -> dict[str, dict[str, dict[tuple[str, str], Any]]]:
+    """case -> dtype -> how far every target may be from exact (reference/tolerance.py)."""
     request.config._exact_thread.join()
-    return request.config._rho
+    return request.config._allowed
 
 
 @pytest.fixture

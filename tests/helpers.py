@@ -9,12 +9,13 @@ from typing import Any
 from bpcheck.judge import Cell, Record, Target, judge
 from bpcheck.matrix import selected
 from bpcheck.reference.case import Case, load_case
+from bpcheck.reference.tolerance import Allowance
 
 
-def assert_judged(case: Case, cell: Cell, target: Target, got: float | str, exact: Any, rho: float = 1.0) -> Record:
+def assert_judged(case: Case, cell: Cell, target: Target, got: float | str, exact: Any, allowance: Allowance) -> Record:
     """The judge's verdict on `got` is pass (or reproduced, for a printed figure)."""
-    record = judge(case, cell, target, got, exact, rho)
-    assert not record.failed, record.describe() + " (bounds: reference/tolerance.py)"
+    record = judge(case, cell, target, got, exact, allowance)
+    assert not record.failed, record.describe() + " (the policy: reference/tolerance.py)"
     return record
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from bpcheck.judge import Cell, judge
 from bpcheck.matrix import targets
 from bpcheck.reference.case import load_case
-from bpcheck.reference.quantities import stage
-from bpcheck.reference.tolerance import apart
+from bpcheck.reference.tolerance import within
 from tests.helpers import common_keys
 
 SHOW = 12  # quantities listed in a failure message
@@ -25,28 +24,26 @@ def _keys(name: str, cells: tuple[Cell, ...], part: str, request) -> list[tuple[
     return common_keys(name, cells, not request.config.getoption("--no-trajectories"), part)
 
 
-def test_case_exact(case_cell, values, exact, rho, request):
+def test_case_exact(case_cell, values, exact, allowed, request):
     name, cell, part = case_cell
     case = load_case(name)
-    got, truth, factor = values[(name, cell)], exact[name][cell.dtype], rho[name]
+    got, truth, allowance = values[(name, cell)], exact[name][cell.dtype], allowed[name][cell.dtype]
     chosen = {(t.quantity, t.config): t for t in targets(case)}
-    records = [
-        judge(case, cell, chosen[key], got[key], truth[key], factor[key]) for key in _keys(name, (cell,), part, request)
-    ]
+    keys = _keys(name, (cell,), part, request)
+    records = [judge(case, cell, chosen[key], got[key], truth[key], allowance[key]) for key in keys]
     assert not any(r.failed for r in records), _report(f"{cell.id} {name}", [r.describe() for r in records if r.failed])
 
 
-def test_case_pairwise(case_pair, values, exact, rho, request):
+def test_case_pairwise(case_pair, values, exact, allowed, request):
     name, a, b, part = case_pair
-    case = load_case(name)
-    va, vb, truth, factor = values[(name, a)], values[(name, b)], exact[name][a.dtype], rho[name]
+    va, vb, truth, allowance = values[(name, a)], values[(name, b)], exact[name][a.dtype], allowed[name][a.dtype]
     bad = []
     for key in _keys(name, (a, b), part, request):
         if isinstance(va[key], str) or isinstance(vb[key], str):
             continue  # reported by test_case_exact
-        d = apart(va[key], vb[key], truth[key], a.dtype, stage(case.layout, key[0]), factor[key])
-        if not d.ok:
-            bad.append(f"{key[0]}: {va[key]!r} vs {vb[key]!r}: {d.ulps:.4g} ULPs apart > allowed {d.bound:.4g}")
+        if not within(va[key], vb[key], truth[key], allowance[key]):
+            apart, bound = abs(va[key] - vb[key]), allowance[key].radius
+            bad.append(f"{key[0]}: {va[key]!r} vs {vb[key]!r}: {apart:.4g} apart > allowed {bound:.4g}")
     assert not bad, _report(f"{a.id} vs {b.id} {name}", bad)
 
 

@@ -22,19 +22,10 @@ from bpcheck.reporting import diff, environment, results
 from bpcheck.reporting.report import BASELINE
 
 
-def _rho(request) -> dict | None:
-    """case -> target -> the cancellation factor its bound was scaled by (None: no such fixture)."""
-    try:
-        return request.getfixturevalue("rho")
-    except pytest.FixtureLookupError:
-        return None
-
-
 def _judge(request, case, cell, t, value, exact) -> Record:
-    rho = _rho(request)
     k = (t.quantity, t.config)
-    x = exact[case.name][cell.dtype][k]
-    return judge(case, cell, t, value, x, rho[case.name][k]) if rho else judge(case, cell, t, value, x)
+    allowed = request.getfixturevalue("allowed")
+    return judge(case, cell, t, value, exact[case.name][cell.dtype][k], allowed[case.name][cell.dtype][k])
 
 
 @pytest.fixture(scope="module")

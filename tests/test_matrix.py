@@ -10,12 +10,16 @@ from tests.conftest import CASE
 from tests.helpers import assert_judged
 
 
-def test_exact(cell, target, case, values, exact, rho):
+def _judged(cell, target, case, values, exact, allowed):
     key = (target.quantity, target.config)
+    got, truth, allowance = values[(CASE, cell)][key], exact[CASE][cell.dtype][key], allowed[CASE][cell.dtype][key]
+    return assert_judged(case, cell, target, got, truth, allowance)
+
+
+def test_exact(cell, target, case, values, exact, allowed):
     unprinted = replace(target, published=None)  # the exact value alone; the figure is test_published's
-    assert_judged(case, cell, unprinted, values[(CASE, cell)][key], exact[CASE][cell.dtype][key], rho[CASE][key])
+    _judged(cell, unprinted, case, values, exact, allowed)
 
 
-def test_published(cell, target, figure_target, case, values, exact, rho):
-    key = (target.quantity, target.config)
-    assert_judged(case, cell, target, values[(CASE, cell)][key], exact[CASE][cell.dtype][key], rho[CASE][key])
+def test_published(cell, target, figure_target, case, values, exact, allowed):
+    _judged(cell, target, case, values, exact, allowed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bpcheck.cli import main
-from bpcheck.matrix import step_conditions
+from bpcheck.matrix import step_allowances
 from bpcheck.reference.case import bundled_cases, load_case
 from bpcheck.reference.oracle import exact_step
 from bpcheck.reference.oracles import complex_step, disagreements
@@ -14,7 +14,12 @@ from bpcheck.reference.oracles import complex_step, disagreements
 @pytest.mark.parametrize("name", bundled_cases())
 def test_oracles_agree_with_backprop(name):
     case = load_case(name)
-    assert disagreements(case, exact_step(case, "float64"), step_conditions(case)) == []
+    assert (
+        disagreements(
+            case, exact_step(case, "float64"), {k: a.radius for k, a in step_allowances(case, "float64").items()}
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -31,7 +36,7 @@ def test_a_wrong_backprop_gradient_is_reported():
     case = load_case("mazur-2015")
     wrong = dict(exact_step(case, "float64"))
     wrong["dE_total/dw7"] = wrong["dE_total/dw7"] * (1 + 1e-9)
-    bad = disagreements(case, wrong, {})
+    bad = disagreements(case, wrong, {k: a.radius for k, a in step_allowances(case, "float64").items()})
     assert len(bad) == 2 and all("dE_total/dw7" in line for line in bad)
     assert "finite differences" in bad[0] and "complex step" in bad[1]
 

@@ -81,11 +81,8 @@ def _off_by_more_than_half(figure: Figure, step: dict[str, Any]) -> bool:
         return abs(Decimal(figure.value) - exact) > figure.unit / 2
 
 
-def test_every_bound_is_at_least_four_times_what_correct_code_was_seen_to_do():
-    """The tolerance policy's documented rule (reference/tolerance.py), checked rather than stated."""
-    from bpcheck.reference.tolerance import ALLOWED_ULPS, OBSERVED, OBSERVED_RANDOM
+def test_the_trajectory_bound_is_at_least_four_times_what_correct_code_was_seen_to_do():
+    """The measured part of the tolerance policy (reference/tolerance.py), checked rather than stated."""
+    from bpcheck.reference.tolerance import TRAJECTORY_OBSERVED, TRAJECTORY_ULPS
 
-    assert set(OBSERVED) == set(ALLOWED_ULPS)
-    for stage, bound in ALLOWED_ULPS.items():
-        seen = max(*OBSERVED[stage], *OBSERVED_RANDOM.get(stage, (0.0,)))
-        assert bound >= 4 * seen, (stage, bound, seen)
+    assert TRAJECTORY_ULPS >= 4 * max(TRAJECTORY_OBSERVED)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from bpcheck.cliutil import UsageError, choose, split
-from bpcheck.matrix import step_conditions
+from bpcheck.matrix import step_allowances
 from bpcheck.reference.case import CaseError, bundled_cases, load_case
 from bpcheck.reference.oracle import exact_step
 from bpcheck.reference.oracles import complex_step, disagreements
@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
             case = load_case(name)
         except CaseError as err:
             raise UsageError(str(err)) from None
-        found = disagreements(case, exact_step(case, "float64"), step_conditions(case))
+        found = disagreements(
+            case, exact_step(case, "float64"), {k: a.radius for k, a in step_allowances(case, "float64").items()}
+        )
         cs = complex_step(case, case.parameters)
         verdict = {o: "DISAGREE" if any(o in line for line in found) else "agree" for o in ("finite", "complex")}
         print(

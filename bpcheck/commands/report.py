@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bpcheck import backends, matrix
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
+from bpcheck.judge import FAILING
 from bpcheck.reference.case import CaseError, bundled_cases, load_case
 from bpcheck.reporting.output import Exists, Progress, write_directory
 
@@ -66,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if not args.quiet:
-        failing = sum(r["verdict"] in ("fail", "not-reproduced") for r in doc["records"])
+        failing = sum(r["verdict"] in FAILING for r in doc["records"])
         where = f"{out}/" + (f" and {report.BASELINE}/" if args.update_baseline else "")
         print(f"report: {where} ({len(doc['records'])} values, {failing} failing)", file=sys.stderr)
         if note := left_out(names, args.slow or bool(asked)):
             print(note, file=sys.stderr)
-    return 1 if any(r["verdict"] in ("fail", "not-reproduced") for r in doc["records"]) else 0
+    return 1 if any(r["verdict"] in FAILING for r in doc["records"]) else 0

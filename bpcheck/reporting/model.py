@@ -7,8 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpcheck.judge import FAILING
 from bpcheck.reference.case import MAIN_CASE
 from bpcheck.reporting.plots import PICTURES, TITLES
+from bpcheck.reporting.results import bound_used
 
 
 @dataclass
@@ -47,7 +49,7 @@ def main_case(doc: dict[str, Any]) -> str | None:
 def blocks(doc: dict[str, Any]) -> list[Block]:
     env = doc.get("environment", {})
     recs = doc["records"]
-    failing = [r for r in recs if r["verdict"] in ("fail", "not-reproduced")]
+    failing = [r for r in recs if r["verdict"] in FAILING]
     out: list[Block] = [
         Heading(1, "backprop-crosscheck report"),
         Para(
@@ -86,13 +88,14 @@ def _summary(recs: list[dict[str, Any]]) -> list[Block]:
         groups[(r["case"], r["dtype"], r["device"])].append(r)
     rows, bad = [], set()
     for k, ((case, dtype, device), rs) in enumerate(groups.items()):
-        n_bad = sum(r["verdict"] in ("fail", "not-reproduced") for r in rs)
-        worst = max((r["ulps"] / r["allowed_ulps"] for r in rs if r["ulps"] is not None), default=0.0)
+        n_bad = sum(r["verdict"] in FAILING for r in rs)
+        n_ill = sum(r["verdict"] == "ill-conditioned" for r in rs)
+        worst = max((x for r in rs if (x := bound_used(r)) is not None), default=0.0)
         names = ", ".join(dict.fromkeys(r["backend"] for r in rs))
-        rows.append([case, dtype, device, str(len(rs)), str(n_bad), f"{worst:.3g}", names])
+        rows.append([case, dtype, device, str(len(rs)), str(n_bad), str(n_ill), f"{worst:.3g}", names])
         if n_bad:
             bad.add((k, 4))
-    header = ["case", "dtype", "device", "values", "failing", "worst ULPs/bound", "backends"]
+    header = ["case", "dtype", "device", "values", "failing", "ill-conditioned", "worst ULPs/bound", "backends"]
     return [Heading(2, "Summary"), Table(header, rows, bad)]
 
 
@@ -145,7 +148,7 @@ def _values(rs: list[dict[str, Any]]) -> Table:
             if rc is None:
                 row.append("-")
                 continue
-            failed = rc["verdict"] in ("fail", "not-reproduced")
+            failed = rc["verdict"] in FAILING
             row.append(("error" if rc["ulps"] is None else f"{rc['ulps']:g}") + (" FAIL" if failed else ""))
             if failed:
                 bad.add((i, 4 + j))

@@ -11,6 +11,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from bpcheck import backends
+from bpcheck.judge import FAILING
 from bpcheck.reference.quantities import split_trajectory_name
 
 PICTURES = ("network", "training", "heatmap", "distance")
@@ -166,7 +167,7 @@ def heatmap(doc: dict[str, Any], case: str) -> bytes:
     for r in recs:
         i, j = rows.index((r["backend"], r["dtype"], r["device"])), ci[(r["quantity"], r["config"])]
         grid[i][j] = max(r["ulps"], 0.01) if r["ulps"] is not None else math.nan
-        if r["verdict"] in ("fail", "not-reproduced"):
+        if r["verdict"] in FAILING:
             bad.append((i, j))
     names = [q if c == default else f"{q} [{c}]" for q, c in cols]
     rlabels = ["-".join(x for x in r if x != "cpu") for r in rows]

@@ -8,12 +8,11 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bpcheck.judge import Record, as_json
+from bpcheck.judge import FAILING, Record, as_json
 from bpcheck.reference.case import Case
 
 SCHEMA = "bpcheck-results/1"
 FILENAME = "results.json"
-FAILING = ("fail", "not-reproduced")
 
 
 class ResultsError(ValueError):
@@ -100,3 +99,11 @@ def records(doc: dict[str, Any]) -> list[Record]:
 
 def failing(r: Record) -> bool:
     return r.verdict in FAILING
+
+
+def bound_used(r: dict[str, Any]) -> float | None:
+    """How much of its bound a value used (ULPs / allowed ULPs); None where that says nothing:
+    no value, an infinite bound, or a bound of 0 (an exact datum, which is either right or fails)."""
+    if r["ulps"] is None or not r["allowed_ulps"]:
+        return None
+    return float(r["ulps"] / r["allowed_ulps"])

@@ -1,0 +1,262 @@
+"""The error model: a rigorous bound on how far any correct floating-point evaluation of a
+quantity can be from its exact value, derived from the same evaluation that produces it.
+
+The general reference (reference/mlp.py) runs on `Ball`s: each carries `mid`, the value (the
+reference's own float64 evaluation), and a radius `r` with the invariant
+
+    |x_hat - x| <= r   for every correct evaluation x_hat, in the dtype, of the exact x,
+
+whatever order it sums in, with or without fused multiply-adds, and whichever formula of an
+elementary function it uses, as long as that function is accurate to ELEMENTARY_ULPS. Each
+operation adds its own rounding to what its operands bring (forward error analysis, Higham,
+"Accuracy and Stability of Numerical Algorithms", 2nd ed., sections 2.2 and 3.1), with
+u = 2^-53 (float64) or 2^-24 (float32), the unit roundoff, and eta, half the smallest
+subnormal, for results that underflow:
+
+    x + y   sums are order-free: a sum of n terms is bounded as a whole,
+            sum |r_i| + (n - 1) u sum |t_i| (Higham's gamma_{n-1}; any order, FMA or not),
+            where |t_i| bounds each term's magnitude (|mid| + 2r)
+    x * y   |x| r_y + |y| r_x + u |x||y| + eta         (|x| read as |mid| + 2r)
+    x / y   (r_x |y| + |x| r_y) / |y|_min^2 + u |x| / |y|_min + eta, infinite if y's ball holds 0
+    f(x)    sup |f'| over x's ball * r_x + ELEMENTARY_ULPS u |f| + eta   (exp, tanh, log1p)
+
+A derivative taken where the ball of its argument holds a kink (relu at 0) is the hull of
+the one-sided derivatives, and the ball says `kink`: every convention a framework picks lies
+in it.
+
+Nothing here rounds to 0 and loses its radius: a quantity whose float value underflows or
+cancels to exactly 0 keeps the radius of what it was computed from, so a vanishing exact value
+is judged against the magnitudes it came from (bpcheck/judge.py: ill-conditioned).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: Unit roundoff and half the smallest subnormal of each dtype.
+UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
+ETA = {"float64": 2.0**-1075, "float32": 2.0**-150}
+#: The accuracy assumed of exp, tanh, log1p and the logistic in every framework, in ULPs: glibc
+#: and SLEEF document <= 1-4 ULPs; TensorFlow's float32 sigmoid was measured 6 ULPs off
+#: (docs/findings.md). A framework worse than this is reported, which is the point.
+ELEMENTARY_ULPS = 8
+
+
+class Ball:
+    """A value and the radius of every correct evaluation of it (see the module docstring).
+
+    A sum in progress keeps its terms apart (`terms`, the sum of their magnitudes, and `count`)
+    so that its rounding is bounded for any order once it is used."""
+
+    __slots__ = ("mid", "_r", "terms", "count", "kink", "dtype")
+
+    def __init__(self, mid: float, r: float = 0.0, dtype: str = "float64", kink: bool = False):
+        self.mid, self._r, self.dtype, self.kink = float(mid), r, dtype, kink
+        self.terms, self.count = abs(self.mid) + 2 * r, 1
+
+    @property
+    def r(self) -> float:
+        """The radius, the pending sum's rounding included."""
+        return self._r + (self.count - 1) * UNIT_ROUNDOFF[self.dtype] * self.terms
+
+    @property
+    def real(self) -> float:  # branches of the reference read this (e.g. `net >= 0`)
+        return self.mid
+
+    @property
+    def size(self) -> float:
+        """A bound on |x| and on |x_hat|."""
+        return abs(self.mid) + 2 * self.r
+
+    def _new(self, mid: float, r: float, *others: Ball) -> Ball:
+        kink = self.kink or any(o.kink for o in others)
+        return Ball(mid, r if math.isfinite(mid) else math.inf, self.dtype, kink)
+
+    def _of(self, o: Any) -> Ball:
+        return o if isinstance(o, Ball) else Ball(float(o), 0.0, self.dtype)
+
+    def _sum(self, o: Any, sign: float) -> Ball:
+        o = self._of(o)
+        out = self._new(self.mid + sign * o.mid, self._r + o._r, o)
+        out.terms, out.count = self.terms + o.terms, self.count + o.count
+        return out
+
+    def __add__(self, o: Any) -> Ball:
+        return self._sum(o, 1.0)
+
+    __radd__ = __add__
+
+    def __sub__(self, o: Any) -> Ball:
+        return self._sum(o, -1.0)
+
+    def __rsub__(self, o: Any) -> Ball:
+        return self._of(o)._sum(self, -1.0)
+
+    def __neg__(self) -> Ball:
+        out = self._new(-self.mid, self._r)
+        out.terms, out.count = self.terms, self.count
+        return out
+
+    def __mul__(self, o: Any) -> Ball:
+        o = self._of(o)
+        a, b = self.size, o.size
+        r = a * o.r + b * self.r + self._u * a * b + self._eta
+        return self._new(self.mid * o.mid, r, o)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o: Any) -> Ball:
+        o = self._of(o)
+        low = abs(o.mid) - 2 * o.r
+        if low <= 0:
+            return self._new(self.mid / o.mid if o.mid else math.inf, math.inf, o)
+        a = self.size
+        r = (self.r * o.size + a * o.r) / (low * low) + self._u * a / low + self._eta
+        return self._new(self.mid / o.mid, r, o)
+
+    def __rtruediv__(self, o: Any) -> Ball:
+        return self._of(o) / self
+
+    def __pow__(self, k: int) -> Ball:
+        out = self
+        for _ in range(k - 1):
+            out = out * self
+        return out
+
+    def __float__(self) -> float:
+        return self.mid
+
+    def __repr__(self) -> str:
+        return f"Ball({self.mid!r} +- {self.r:.3g}{', kink' if self.kink else ''})"
+
+    @property
+    def _u(self) -> float:
+        return UNIT_ROUNDOFF[self.dtype]
+
+    @property
+    def _eta(self) -> float:
+        return ETA[self.dtype]
+
+    def through(self, value: float, slope: float) -> Ball:
+        """f(self) for an elementary f: `value` = f(mid), `slope` = sup |f'| over the ball."""
+        r = slope * self.r + ELEMENTARY_ULPS * self._u * abs(value) + self._eta
+        return self._new(value, r)
+
+    def holds(self, point: float) -> bool:
+        """Whether a correct evaluation may land on either side of `point` (or on it)."""
+        return abs(self.mid - point) <= 2 * self.r
+
+
+def hull(lo: float, hi: float, dtype: str) -> Ball:
+    """Every value between `lo` and `hi`: a derivative at a kink, whichever side is taken."""
+    return Ball((lo + hi) / 2, abs(hi - lo) / 2, dtype, kink=True)
+
+
+def _exp(x: Ball) -> Ball:
+    try:
+        top = math.exp(x.mid + 2 * x.r)
+        return x.through(math.exp(x.mid), top)
+    except OverflowError:
+        return x._new(math.inf, math.inf)
+
+
+def _tanh(x: Ball) -> Ball:
+    nearest = max(0.0, abs(x.mid) - 2 * x.r)  # |f'| = 1 - tanh^2 is largest nearest 0
+    return x.through(math.tanh(x.mid), 1 - math.tanh(nearest) ** 2)
+
+
+def _log1p(x: Ball) -> Ball:
+    low = 1 + x.mid - 2 * x.r
+    if low <= 0:
+        return x._new(math.log1p(x.mid) if x.mid > -1 else -math.inf, math.inf)
+    return x.through(math.log1p(x.mid), 1 / low)
+
+
+def _either(formula: Ball, direct: Ball) -> Ball:
+    """Every value a correct evaluation by either of two formulas may give: `formula`'s value,
+    with a radius that covers `direct`'s ball too."""
+    r = max(formula.r, abs(direct.mid - formula.mid) + direct.r)
+    return formula._new(formula.mid, r, direct)
+
+
+def _activate(act: Any, net: Ball) -> Ball:
+    """f(net) by the table's formula, or (an elementary f) by one library call of that accuracy."""
+    formula = act.f(net, arithmetic(net.dtype))
+    if act.elementary is None:
+        return formula
+    nearest = max(0.0, abs(net.mid) - 2 * net.r)
+    slope = act.elementary.max_slope if act.name != "tanh" else 1 - math.tanh(nearest) ** 2
+    return _either(formula, net.through(act.elementary.f(net.mid), slope))
+
+
+def _derivative(act: Any, net: Ball, out: Ball) -> Ball:
+    """f'(net): the table's formula (from out, as the post does), the direct library f', and at
+    a kink the hull of its one-sided derivatives: every convention a framework picks."""
+    d = act.derivative(net, out, arithmetic(net.dtype))
+    if act.elementary is not None:
+        d = _either(d, net.through(act.elementary.df(net.mid), act.elementary.max_curvature))
+    for k in act.kinks:
+        if net.holds(k.at):
+            d = _either(hull(min(k.left, k.right), max(k.left, k.right), net.dtype), d)
+    return d
+
+
+def _constant(v: float, dtype: str) -> Ball:
+    """A constant of the computation: exact when the dtype holds it, else within half an ULP."""
+    held = float(np.float32(v)) if dtype == "float32" else float(v)
+    return Ball(float(v), 0.0 if held == v else UNIT_ROUNDOFF[dtype] * abs(v), dtype)
+
+
+def arithmetic(dtype: str) -> Any:
+    """The number type `Ball` as an Arithmetic the reference runs on."""
+    from bpcheck.reference.arith import Arithmetic
+
+    return Arithmetic(
+        f"ball-{dtype}",
+        lambda v: v if isinstance(v, Ball) else _constant(v, dtype),
+        _exp,
+        tanh=_tanh,
+        log1p=_log1p,
+        activate=_activate,
+        derivative=_derivative,
+    )
+
+
+def step_balls(case: Any, dtype: str, config: Any) -> dict[str, Ball]:
+    """Every quantity of one training step of `case` (inputs as a `dtype` backend holds them)
+    under `config`, as a Ball: the reference's value and the radius of any correct evaluation."""
+    from bpcheck.reference import mlp
+    from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
+    from bpcheck.reference.trace import mlp_net, name_trace
+
+    a, held = arithmetic(dtype), as_dtype_case(case, dtype)
+    x = [[a.num(v) for v in row] for row in held.inputs]
+    t = [[a.num(v) for v in row] for row in held.targets]
+    params = rounded_parameters(case, dtype)
+    tr = mlp.training_step(
+        case.spec,
+        x,
+        t,
+        mlp_net(case.layout, params, a.num),
+        a.num(held.learning_rate),
+        a,
+        config.update_order == "output-first",
+        config.update_biases,
+    )
+    return {
+        k: v if isinstance(v, Ball) else Ball(float(v), 0.0, dtype) for k, v in name_trace(case.layout, x, tr).items()
+    }
+
+
+def forward_balls(case: Any, dtype: str, params: dict[str, float], radius: dict[str, float]) -> dict[str, Ball]:
+    """Outputs and E_total of a forward pass from `params`, each known only to within `radius`
+    (a trained parameter's measured drift): how far they may be, given that drift."""
+    from bpcheck.reference.oracle import as_dtype_case
+    from bpcheck.reference.trace import forward
+
+    a = arithmetic(dtype)
+    balls = {p: Ball(float(v), radius.get(p, 0.0), dtype) for p, v in params.items()}
+    return dict(forward(as_dtype_case(case, dtype), balls, a))
