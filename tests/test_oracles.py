@@ -3,6 +3,7 @@ oracles' own error model: no false alarm on a correct backprop, no false comfort
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -262,5 +263,64 @@ def test_complex_step_verdicts(value, exact, rho, unresolved, verdict):
 def test_oracles_command(capsys):
     assert main(["oracles", "--case", "mazur-2015,deep-mixed"]) == 0
     out = capsys.readouterr().out
-    assert "mazur-2015: 10 gradients; finite differences agree; complex step agree" in out
-    assert "deep-mixed: 59 gradients; finite differences agree; complex step not applicable: " in out
+    assert "mazur-2015: 10 gradients; finite differences agree (largest distance " in out
+    assert "; complex step agree (largest distance " in out
+    assert "deep-mixed: 59 gradients; finite differences agree (largest distance " in out
+    assert "; complex step not applicable: leaky_relu and relu are not analytic" in out
+    assert len(out.splitlines()) == 2  # nothing to explain
+
+
+def test_oracles_command_explains_what_does_not_agree(tmp_path, capsys):
+    (tmp_path / "saturated.toml").write_text(SATURATED)
+    (tmp_path / "kink.toml").write_text(RELU_AT_KINK)
+    assert main(["oracles", "--case", f"{tmp_path / 'saturated.toml'},{tmp_path / 'kink.toml'}"]) == 0
+    out = capsys.readouterr().out
+    assert "saturated-2-3-2: 14 gradients; finite differences agree (largest distance " in out
+    assert "; complex step inconclusive on 11, agree on 3" in out
+    assert (
+        "relu-at-kink: 6 gradients; finite differences at a kink on 2, agree on 4; complex step not applicable" in out
+    )
+    assert "  dE_total/dw7: backprop -1.80485138784541" in out
+    assert "    complex step 0.0, distance 1: inconclusive (float64 saturates or cancels: E_o1 is 0.0" in out
+    assert (
+        "    finite differences -0.4375, distance inf, own error " in out and ": at a kink (net_h1 is exactly 0" in out
+    )
+
+
+def test_oracles_command_json(tmp_path, capsys):
+    (tmp_path / "kink.toml").write_text(RELU_AT_KINK)
+    assert main(["oracles", "--json", "--case", f"mazur-2015,{tmp_path / 'kink.toml'}"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    mazur, kink = doc["cases"]
+    assert mazur["case"] == "mazur-2015" and len(mazur["gradients"]) == 10
+    w5 = next(g for g in mazur["gradients"] if g["quantity"] == "dE_total/dw5")
+    assert w5["backprop"] == pytest.approx(0.082167041, rel=1e-8)  # the post prints 0.082167041
+    assert w5["finite_differences"]["verdict"] == AGREE and w5["finite_differences"]["distance"] < 1e-50
+    assert 0 < w5["finite_differences"]["error"] < 1e-20
+    assert w5["complex_step"]["verdict"] == AGREE and w5["complex_step"]["distance"] <= CS_AGREEMENT
+    w1 = kink["gradients"][0]
+    assert w1["finite_differences"] | {"error": None} == {
+        "value": -0.4375,
+        "distance": None,  # backprop is 0 there: no relative distance
+        "verdict": AT_A_KINK,
+        "why": w1["finite_differences"]["why"],
+        "error": None,
+    }
+    assert w1["complex_step"]["value"] is None and w1["complex_step"]["verdict"] == NOT_APPLICABLE
+
+
+def test_oracles_command_fails_on_a_disagreement(monkeypatch, capsys):
+    from bpcheck.commands import oracles as command
+
+    real = command.exact_step
+
+    def wrong(case, dtype, config):
+        values = dict(real(case, dtype, config))
+        values["dE_total/dw7"] *= 1 + 1e-9
+        return values
+
+    monkeypatch.setattr(command, "exact_step", wrong)
+    assert main(["oracles", "--case", "mazur-2015", "--verbose"]) == 1
+    out = capsys.readouterr().out
+    assert "finite differences DISAGREE on 1, agree on 9; complex step DISAGREE on 1, agree on 9" in out
+    assert len([line for line in out.splitlines() if line.startswith("    ")]) == 20  # --verbose: every one
