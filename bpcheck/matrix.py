@@ -5,12 +5,13 @@ figures that need training), their exact values and how far from them each may b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bpcheck import backends
 from bpcheck.cost import in_part
 from bpcheck.judge import Cell, Record, Target
-from bpcheck.reference.bounds import Ball, forward_balls, step_balls
+from bpcheck.reference.bounds import UNIT_ROUNDOFF, Ball, forward_balls, step_balls
 from bpcheck.reference.case import PLAIN, Case
 from bpcheck.reference.oracle import exact_after, exact_step
 from bpcheck.reference.quantities import split_trajectory_name
@@ -70,6 +71,18 @@ def step_allowances(case: Case, dtype: str) -> dict[str, Allowance]:
     """The error model's bound of every quantity of one step, by the protocol's rules (by_rule)."""
     plain, rule = step_balls(case, dtype, PLAIN), step_balls(case, dtype, case.config)
     return {k: Allowance(b.r, b.r, b.kink) for k, b in by_rule(case, plain, rule).items()}
+
+
+def step_conditions(case: Case) -> dict[str, float]:
+    """How much the error model lets each quantity of one step be off in float64, in units of its
+    own rounding (u |exact|): 1 for a value rounded once, large where cancellation, saturation
+    or a long chain amplify rounding (the oracles read it)."""
+    exact = by_rule(case, exact_step(case, "float64", PLAIN), exact_step(case, "float64", case.config))
+    u = UNIT_ROUNDOFF["float64"]
+    return {
+        k: max(1.0, a.radius / (u * abs(float(exact[k])))) if exact[k] else math.inf
+        for k, a in step_allowances(case, "float64").items()
+    }
 
 
 def allowances(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Allowance]:

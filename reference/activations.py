@@ -1,7 +1,7 @@
 """The activations, one table entry each: the reference, the oracles and every backend read it.
 
 An entry gives f and f' once, generically over the number type (the `Arithmetic`: float64,
-float32, the exact oracle, the complex step, the magnitude run), the points where f is not
+float32, the exact oracle, the complex step, the error model's balls), the points where f is not
 differentiable (its kinks, with the one-sided derivatives there), whether f is analytic (the
 complex step needs that), and f in each framework: an op `(module, z) -> f(z)` the backend
 calls with the framework's module (`import torch` -> torch), so nothing here imports a

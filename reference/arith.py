@@ -94,12 +94,13 @@ def mpfr_exact(digits: int = EXACT_DIGITS) -> Arithmetic:
     )
 
 
-def exact() -> Arithmetic:
-    """The exact oracle's number type: MPFR if gmpy2 is installed, mpmath otherwise."""
+def exact(digits: int = EXACT_DIGITS) -> Arithmetic:
+    """The exact oracle's number type: MPFR if gmpy2 is installed, mpmath otherwise; other
+    `digits` for the finite differences, which choose their working precision per parameter."""
     try:
-        return mpfr_exact()
+        return mpfr_exact(digits)
     except ImportError:
-        return mpmath_exact()
+        return mpmath_exact(digits)
 
 
 def for_dtype(dtype: str) -> Arithmetic:

@@ -85,6 +85,6 @@ def test_right_quantities_still_pass(broken_run, test_id):
 def test_failure_message_names_cell_values_and_ulps(broken_run):
     out = broken_run[2]
     line = next(x for x in out.splitlines() if "AssertionError: broken-wrong-weight-float64 dE_o2/dout_h1" in x)
-    assert (
-        "got -0.0171442" in line and "exact -0.0190491" in line and "allowed " in line and "error model" in line
-    ), line
+    assert "got -0.0171442" in line and "exact -0.0190491" in line and "allowed " in line and "error model" in line, (
+        line
+    )
