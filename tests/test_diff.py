@@ -172,3 +172,11 @@ def test_a_disappeared_case_is_a_regression():
     gone = diff.compare(_doc(R, replace(R, case="d")), _doc(R))
     assert gone.cases_disappeared == ["d"] and gone.regression
     assert "cases disappeared (1):\n  d" in diff.render(gone, "a", "b")
+
+
+def test_a_value_that_became_ill_conditioned_is_a_worse_verdict():
+    ill = replace(R, verdict="ill-conditioned", allowed_ulps=2.0**60)
+    d = diff.compare(_doc(R), _doc(ill))
+    assert d.became_ill_conditioned and d.regression
+    assert "became ill-conditioned" in diff.render(d, "a", "b")
+    assert not diff.compare(_doc(ill), _doc(ill)).regression

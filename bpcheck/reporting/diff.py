@@ -2,6 +2,7 @@
 
 Records are matched on (case, backend, dtype, device, quantity, config). A regression is:
 - a new failure: a value that passed (or did not exist) now fails its bound or the post's figure;
+- a value that passed and is now ill-conditioned (a verdict that got worse);
 - ULP growth: a value's distance to exact grew by more than `growth_threshold` (below) while the
   software and the CPU's SIMD features are the same; by more than `environment_threshold` when
   they differ (or are not recorded); growth between the two is listed as moved with the environment;
@@ -66,6 +67,7 @@ def environment_threshold(old: Record) -> float:
 @dataclass
 class Diff:
     new_failures: list[tuple[Record | None, Record]] = field(default_factory=list)
+    became_ill_conditioned: list[tuple[Record, Record]] = field(default_factory=list)  # a worse verdict too
     grew: list[tuple[Record, Record]] = field(default_factory=list)
     moved_with_environment: list[tuple[Record, Record]] = field(default_factory=list)
     lost: list[Record] = field(default_factory=list)
@@ -82,7 +84,14 @@ class Diff:
 
     @property
     def regression(self) -> bool:
-        return bool(self.new_failures or self.grew or self.lost or self.cells_disappeared or self.cases_disappeared)
+        return bool(
+            self.new_failures
+            or self.became_ill_conditioned
+            or self.grew
+            or self.lost
+            or self.cells_disappeared
+            or self.cases_disappeared
+        )
 
 
 def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
@@ -109,6 +118,8 @@ def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
         d.changed += o.value != n.value
         if failing(n) and not failing(o):
             d.new_failures.append((o, n))
+        elif n.verdict == "ill-conditioned" and not failing(o) and o.verdict != "ill-conditioned":
+            d.became_ill_conditioned.append((o, n))
         elif failing(o) and not failing(n):
             d.fixed.append((o, n))
         if o.ulps is not None and n.ulps is not None and n.ulps - o.ulps > growth_threshold(o):
@@ -172,7 +183,11 @@ def _ulps(r: Record | None) -> str:
 
 
 def _moves(pairs: list[tuple[Record, Record]]) -> list[str]:
-    return [f"{_name(n)}: {_ulps(o)} -> {_ulps(n)} ULPs (bound {n.allowed_ulps:g})" for o, n in pairs]
+    return [f"{_name(n)}: {_ulps(o)} -> {_ulps(n)} ULPs (bound {_bound(n)})" for o, n in pairs]
+
+
+def _bound(r: Record) -> str:
+    return "infinite" if r.allowed_ulps is None else f"{r.allowed_ulps:g}"
 
 
 def render(d: Diff, old_label: str, new_label: str) -> str:
@@ -192,8 +207,15 @@ def render(d: Diff, old_label: str, new_label: str) -> str:
         "new failures",
         [
             f"{_name(n)}: {o.verdict if o else 'new'} -> {n.verdict}, ULPs {_ulps(o)} -> {_ulps(n)}"
-            f" (bound {n.allowed_ulps:g})" + (f", error: {n.error}" if n.error else "")
+            f" (bound {_bound(n)})" + (f", error: {n.error}" if n.error else "")
             for o, n in d.new_failures
+        ],
+    )
+    section(
+        "became ill-conditioned (the bound now reaches |exact|)",
+        [
+            f"{_name(n)}: {o.verdict} -> {n.verdict}, bound {_bound(o)} -> {_bound(n)} ULPs"
+            for o, n in d.became_ill_conditioned
         ],
     )
     limit = "max(2, 50%, bound/10)" if d.same_environment else f"max(2, 50%, {ENVIRONMENT_FRACTION:g} x bound)"
