@@ -110,7 +110,7 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
         verdict = "reproduced" if ok else "not-reproduced"
     d = None if v is None else ulps(v, exact, cell.dtype)
     one = ulp(exact, cell.dtype)
-    x = abs(float(exact))
+    own = abs(float(exact)) * UNIT_ROUNDOFF[cell.dtype]  # the value's own rounding (0 if it underflows)
     return Record(
         case=case.name,
         backend=cell.backend,
@@ -121,9 +121,7 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
         exact=digits(exact),
         ulps=None if d is None or not math.isfinite(d) else _round(d),
         allowed_ulps=_round(allowance.radius / one) if math.isfinite(allowance.radius) else None,
-        condition=_round(allowance.radius / (x * UNIT_ROUNDOFF[cell.dtype]))
-        if x and math.isfinite(allowance.radius)
-        else None,
+        condition=_round(allowance.radius / own) if own and math.isfinite(allowance.radius) else None,
         published=t.published.value if t.published else None,
         verdict=verdict,
         config=t.config,

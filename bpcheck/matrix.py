@@ -87,10 +87,10 @@ def step_conditions(case: Case) -> dict[str, float]:
 
 def allowances(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Allowance]:
     """How far each target may be from exact (reference/tolerance.py). One step: the error
-    model's bound. After N training steps: the measured trajectory bound, TRAJECTORY_ULPS of the
-    largest parameter of the layer for a parameter (a running sum of updates made at that
-    scale) and of the value itself otherwise; `derived` carries that parameter drift through a
-    forward pass of the error model, which says when an output or E_total vanishes below it."""
+    model's bound. After N training steps, a parameter: TRAJECTORY_ULPS of the largest parameter
+    of its layer (a running sum of updates made at that scale, measured); an output or E_total:
+    TRAJECTORY_ULPS of itself (measured), and, `derived`, that parameter drift carried through a
+    forward pass of the error model (what a residual that vanishes is held to)."""
     step = step_allowances(case, dtype)
     out: dict[tuple[str, str], Allowance] = {}
     drift: dict[tuple[str, int], dict[str, Ball]] = {}

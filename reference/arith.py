@@ -34,6 +34,9 @@ class Arithmetic:
     #: decides them itself (the error model's balls, reference/bounds.py); None: the table's formulas
     activate: Callable[[Any, Any], Any] | None = None
     derivative: Callable[[Any, Any, Any], Any] | None = None
+    #: (loss, logits of one example, each output's share as the table computes it) -> the
+    #: shares as the number type bounds them for any standard formula (the error model)
+    loss_terms: Callable[[str, Any, Any], Any] | None = None
 
 
 FLOAT64 = Arithmetic("float64", float, math.exp)

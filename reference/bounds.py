@@ -11,7 +11,7 @@ elementary function it uses, as long as that function is accurate to ELEMENTARY_
 operation adds its own rounding to what its operands bring (forward error analysis, Higham,
 "Accuracy and Stability of Numerical Algorithms", 2nd ed., sections 2.2 and 3.1), with
 u = 2^-53 (float64) or 2^-24 (float32), the unit roundoff, and eta, half the smallest
-subnormal, for results that underflow:
+subnormal (float64: the smallest subnormal), for results that underflow:
 
     x + y   sums are order-free: a sum of n terms is bounded as a whole,
             sum |r_i| + (n - 1) u sum |t_i| (Higham's gamma_{n-1}; any order, FMA or not),
@@ -38,7 +38,8 @@ import numpy as np
 
 #: Unit roundoff and half the smallest subnormal of each dtype.
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
-ETA = {"float64": 2.0**-1075, "float32": 2.0**-150}
+#: (float64's is its smallest subnormal itself: half of it is not a float64 and would round to 0)
+ETA = {"float64": 2.0**-1074, "float32": 2.0**-150}
 #: The accuracy assumed of exp, tanh, log1p and the logistic in every framework, in ULPs: glibc
 #: and SLEEF document <= 1-4 ULPs; TensorFlow's float32 sigmoid was measured 6 ULPs off
 #: (docs/findings.md). A framework worse than this is reported, which is the point.
@@ -60,6 +61,8 @@ class Ball:
     @property
     def r(self) -> float:
         """The radius, the pending sum's rounding included."""
+        if self.count == 1:
+            return self._r
         return self._r + (self.count - 1) * UNIT_ROUNDOFF[self.dtype] * self.terms
 
     @property
@@ -79,6 +82,8 @@ class Ball:
         return o if isinstance(o, Ball) else Ball(float(o), 0.0, self.dtype)
 
     def _sum(self, o: Any, sign: float) -> Ball:
+        if o is self and sign < 0:  # x - x is exactly 0 (log-sum-exp's z - max z), whatever x's error
+            return Ball(0.0, 0.0, self.dtype, self.kink)
         o = self._of(o)
         out = self._new(self.mid + sign * o.mid, self._r + o._r, o)
         out.terms, out.count = self.terms + o.terms, self.count + o.count
@@ -103,7 +108,7 @@ class Ball:
     def __mul__(self, o: Any) -> Ball:
         o = self._of(o)
         a, b = self.size, o.size
-        r = a * o.r + b * self.r + self._u * a * b + self._eta
+        r = _times(a, o.r) + _times(b, self.r) + self._u * _times(a, b) + self._eta
         return self._new(self.mid * o.mid, r, o)
 
     __rmul__ = __mul__
@@ -114,7 +119,7 @@ class Ball:
         if low <= 0:
             return self._new(self.mid / o.mid if o.mid else math.inf, math.inf, o)
         a = self.size
-        r = (self.r * o.size + a * o.r) / (low * low) + self._u * a / low + self._eta
+        r = (_times(self.r, o.size) + _times(a, o.r)) / (low * low) + self._u * a / low + self._eta
         return self._new(self.mid / o.mid, r, o)
 
     def __rtruediv__(self, o: Any) -> Ball:
@@ -142,7 +147,7 @@ class Ball:
 
     def through(self, value: float, slope: float) -> Ball:
         """f(self) for an elementary f: `value` = f(mid), `slope` = sup |f'| over the ball."""
-        r = slope * self.r + ELEMENTARY_ULPS * self._u * abs(value) + self._eta
+        r = _times(slope, self.r) + ELEMENTARY_ULPS * self._u * abs(value) + self._eta
         return self._new(value, r)
 
     def holds(self, point: float) -> bool:
@@ -150,9 +155,16 @@ class Ball:
         return abs(self.mid - point) <= 2 * self.r
 
 
+def _times(a: float, b: float) -> float:
+    """a * b for bounds, where 0 times an infinite bound is 0 (an exact operand has no error to
+    amplify), not nan."""
+    return 0.0 if a == 0 or b == 0 else a * b
+
+
 def hull(lo: float, hi: float, dtype: str) -> Ball:
-    """Every value between `lo` and `hi`: a derivative at a kink, whichever side is taken."""
-    return Ball((lo + hi) / 2, abs(hi - lo) / 2, dtype, kink=True)
+    """A derivative at a kink, whichever side is taken: the exact one and a framework's may be
+    any two values between `lo` and `hi`, so they are at most hi - lo apart."""
+    return Ball((lo + hi) / 2, abs(hi - lo), dtype, kink=True)
 
 
 def _exp(x: Ball) -> Ball:
@@ -204,6 +216,19 @@ def _derivative(act: Any, net: Ball, out: Ball) -> Ball:
     return d
 
 
+def _loss_terms(loss: str, logits: list[Ball], shares: list[Ball]) -> list[Ball]:
+    """A logit loss's shares as any standard formula computes them: frameworks write BCE as
+    max(z, 0) - t z + log1p(e^-|z|) or (1 - t) z + m + log(e^-m + e^(-z-m)), and softmax
+    cross-entropy as z_max - z + log(sum e^(z - z_max)), each rounding at the scale of the logits
+    they cancel; so each share may be off by ELEMENTARY_ULPS u times those magnitudes too."""
+    top = max(abs(z.mid) + 2 * z.r for z in logits)
+    out = []
+    for z, e in zip(logits, shares):
+        scale = 3 * (abs(z.mid) + 2 * z.r) + (2 * top if loss == "softmax-ce" else 0.0) + e.size
+        out.append(_either(e, Ball(e.mid, e.r + ELEMENTARY_ULPS * e._u * scale, e.dtype)))
+    return out
+
+
 def _constant(v: float, dtype: str) -> Ball:
     """A constant of the computation: exact when the dtype holds it, else within half an ULP."""
     held = float(np.float32(v)) if dtype == "float32" else float(v)
@@ -222,6 +247,7 @@ def arithmetic(dtype: str) -> Any:
         log1p=_log1p,
         activate=_activate,
         derivative=_derivative,
+        loss_terms=_loss_terms,
     )
 
 

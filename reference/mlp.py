@@ -92,6 +92,11 @@ def softplus(z: Num, a: Arithmetic) -> Num:
 
 def output_errors(loss: str, net: Sequence[Num], out: Sequence[Num], t: Sequence[Num], a: Arithmetic) -> list[Num]:
     """Each output's share of one example's error."""
+    shares = _output_errors(loss, net, out, t, a)
+    return a.loss_terms(loss, net, shares) if a.loss_terms and loss in LOGIT_LOSSES else shares
+
+
+def _output_errors(loss: str, net: Sequence[Num], out: Sequence[Num], t: Sequence[Num], a: Arithmetic) -> list[Num]:
     n = len(out)
     if loss == "half-sse":
         return [a.num(0.5) * (tk - o) ** 2 for tk, o in zip(t, out)]

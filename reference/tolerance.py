@@ -12,14 +12,17 @@ the dtype lies within, whatever its summation order, FMA use or elementary-funct
 operations amplify rounding, and it never collapses to 0 when a value underflows or cancels.
 
 N training steps: rounding accumulates over thousands of updates, and a forward error bound
-through them grows far faster than the real drift, so this bound is measured. A parameter
-after N steps is a running sum of updates made at the scale of its layer's parameters and may
-be TRAJECTORY_ULPS ULPs of the largest of them from exact; an output or E_total after N steps
-may be TRAJECTORY_ULPS ULPs of itself. TRAJECTORY_ULPS is the power of two at or above 4x the
-largest distance any bundled backend showed over every bundled case (TRAJECTORY_OBSERVED,
-benchmarks/observed_ulps.py; tests/test_reference.py holds the rule). Carried through a forward
-pass of the error model, that parameter drift also bounds the outputs and E_total (`derived`):
-where that bound reaches |exact|, the value is ill-conditioned, not failing.
+through them grows far faster than the real drift, so the parameters' bound is measured: a
+parameter after N steps is a running sum of updates made at the scale of its layer's
+parameters and may be TRAJECTORY_ULPS ULPs of the largest of them from exact. TRAJECTORY_ULPS
+is the power of two at or above 4x the largest distance any bundled backend showed over every
+bundled case (TRAJECTORY_OBSERVED, benchmarks/observed_ulps.py; tests/test_reference.py holds
+the rule). An output or E_total after N steps is derived from that: the parameter drift
+carried through a forward pass of the error model (at least TRAJECTORY_ULPS ULPs of the value
+itself, the measured bound they are held to first). A residual that training drives towards 0
+(E_total of a network that fits its data) keeps the absolute bound of the outputs it is
+computed from, so it cannot fail by vanishing; where that bound reaches |exact| it is
+ill-conditioned.
 
 Verdicts (`verdict`): pass, ill-conditioned (no correct digit can be expected in this dtype:
 neither pass nor fail), fail.
@@ -58,10 +61,11 @@ VERDICTS = ("pass", "ill-conditioned", "fail")
 
 
 def verdict(value: float, exact: Any, allowance: Allowance) -> str:
-    """pass: within the bound, and the bound below |exact| (so the value has exact's sign and is
-    not 0), or at a kink within the span of its one-sided derivatives; ill-conditioned: within
-    the error model's bound, but that bound is as large as |exact|, so no correct digit can be
-    expected in this dtype (neither pass nor fail); fail: anything else, a non-finite value too.
+    """pass: within a bound that is below |exact| (so the value has exact's sign and is not 0):
+    the radius, or else the derived bound; or at a kink within the span of its one-sided
+    derivatives. ill-conditioned: within the bounds, but they reach |exact|, so no correct digit
+    can be expected in this dtype (neither pass nor fail). fail: anything else, a non-finite
+    value too.
     So a correct evaluation is never `fail`, and a wrong sign or a 0 for a nonzero value is
     never `pass`."""
     if not math.isfinite(value):
@@ -70,7 +74,9 @@ def verdict(value: float, exact: Any, allowance: Allowance) -> str:
     if off <= allowance.radius and (allowance.kink or off == 0 or allowance.radius < x):
         return "pass"
     widest = max(allowance.radius, allowance.derived)
-    return "ill-conditioned" if off <= widest and widest >= x else "fail"
+    if off <= widest:
+        return "pass" if widest < x else "ill-conditioned"
+    return "fail"
 
 
 def within(a: float, b: float, exact: Any, allowance: Allowance) -> bool:

@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from bpcheck import cost, engine, matrix
 from bpcheck.reference.case import MAIN_CASE, Case, bundled_cases, load_case
@@ -28,8 +28,15 @@ from tests.helpers import common_keys
 CASE = MAIN_CASE
 
 # Hypothesis: a fixed seed and few examples by default; `--hypothesis-profile=thorough` for thousands.
-settings.register_profile("default", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-settings.register_profile("thorough", max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+# No explain phase: it traces every line of a failing example's rerun, which takes minutes
+# through the 60-digit oracle (and crashed once); the shrunk example and its case file suffice.
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
+settings.register_profile(
+    "default", derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), phases=PHASES
+)
+settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), phases=PHASES
+)
 settings.load_profile("default")
 
 

@@ -120,8 +120,13 @@ def verdicts(checks: list, oracle: str) -> dict[str, str]:
 def test_oracles_agree_with_backprop(name):
     case = load_case(name)
     checks = check(case, backprop(case), step_conditions(case))
-    assert {c.finite_differences.verdict for c in checks} == {AGREE}
-    assert {c.complex_step.verdict for c in checks} <= {AGREE, NOT_APPLICABLE}
+    kinked = oracles.kinked_parameters(case)
+    assert all(
+        c.finite_differences.verdict == (AT_A_KINK if c.quantity[len("dE_total/d") :] in kinked else AGREE)
+        for c in checks
+    )
+    # the complex step may be unable to resolve a gradient (cancelling-gradient), never disagree
+    assert {c.complex_step.verdict for c in checks} <= {AGREE, NOT_APPLICABLE, INCONCLUSIVE}
 
 
 @pytest.mark.parametrize(
