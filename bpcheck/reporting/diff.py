@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpcheck.judge import Record
+from bpcheck.judge import Cell, Record
 from bpcheck.reporting.results import failing, records
 
 Key = tuple[str, str, str, str, str, str]
@@ -51,7 +51,7 @@ def key(r: Record) -> Key:
 
 
 def cell(r: Record) -> str:
-    return f"{r.backend}-{r.dtype}" + ("" if r.device == "cpu" else f"-{r.device}")
+    return Cell(r.backend, r.dtype, r.device).id
 
 
 def growth_threshold(old: Record) -> float:

@@ -149,7 +149,9 @@ def _values(rs: list[dict[str, Any]]) -> Table:
                 row.append("-")
                 continue
             failed = rc["verdict"] in FAILING
-            row.append(("error" if rc["ulps"] is None else f"{rc['ulps']:g}") + (" FAIL" if failed else ""))
+            mark = " FAIL" if failed else " ILL" if rc["verdict"] == "ill-conditioned" else ""
+            mark += " kink" if rc.get("kink") else ""  # taken at a kink: this framework's convention
+            row.append(("error" if rc["ulps"] is None else f"{rc['ulps']:g}") + mark)
             if failed:
                 bad.add((i, 4 + j))
         rows.append(row)
