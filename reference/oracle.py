@@ -12,7 +12,6 @@ keyed by a hash of the case, the request and the reference's source, on disk.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -117,7 +116,7 @@ def _cached(case: Case, dtype: str, config: Config, updates: int, compute: Any) 
     key = _key(case, dtype, config, updates)
     a = arith.exact()
     if key not in _MEMORY:
-        stored = store.load("oracle", key, lambda v: _numbers(v, a))
+        stored = store.load("oracle", key, store.finite_numbers)
         if stored is None:
             with a.context():
                 stored = {k: a.to_str(v) for k, v in compute().items()}
@@ -125,13 +124,3 @@ def _cached(case: Case, dtype: str, config: Config, updates: int, compute: Any) 
         _MEMORY[key] = stored
     with a.context():
         return {k: a.parse(v) for k, v in _MEMORY[key].items()}
-
-
-def _numbers(value: Any, a: arith.Arithmetic) -> bool:
-    """A cached entry's value is a dict of finite decimal numbers (anything else is recomputed)."""
-    if not isinstance(value, dict) or not value:
-        return False
-    try:
-        return all(isinstance(v, str) and math.isfinite(float(v)) for v in value.values())
-    except ValueError:
-        return False

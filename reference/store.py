@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -61,6 +62,18 @@ def _warn(path: Path, why: str) -> None:
     if not _warned:
         print(f"bpcheck: cache entry {path} {why}; recomputed, not served", file=sys.stderr)
     _warned.append(str(path))
+
+
+def finite_numbers(values: Any) -> bool:
+    """Whether `values` (a cache entry's dict or list) is non-empty and every item a decimal
+    string of a finite number: what the exact values are stored as."""
+    items = values.values() if isinstance(values, dict) else values if isinstance(values, list) else None
+    if not items:
+        return False
+    try:
+        return all(isinstance(v, str) and math.isfinite(float(v)) for v in items)
+    except ValueError:
+        return False
 
 
 def load(folder: str, key: str, valid: Callable[[Any], bool]) -> Any | None:

@@ -52,7 +52,7 @@ def exact_curve(p: CurvePlan, dtype: str) -> list[str]:
     h.update(repr((case.spec, case.inputs, case.targets, sorted(case.parameters.items()), case.learning_rate)).encode())
     h.update(repr((dtype, p.config, steps, arith.EXACT_DIGITS)).encode())
     key = h.hexdigest()[:32]
-    cached = store.load("curves", key, lambda v: isinstance(v, list) and len(v) == steps and all(map(_finite, v)))
+    cached = store.load("curves", key, lambda v: isinstance(v, list) and len(v) == steps and store.finite_numbers(v))
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     a = arith.exact()
@@ -61,13 +61,6 @@ def exact_curve(p: CurvePlan, dtype: str) -> list[str]:
         out = [format(Decimal(a.to_str(x)), ".25g") for x in tr.losses]
     store.save("curves", key, out)
     return out
-
-
-def _finite(v: object) -> bool:
-    try:
-        return isinstance(v, str) and math.isfinite(float(v))
-    except ValueError:
-        return False
 
 
 def assemble(p: CurvePlan, losses: dict[Cell, list[float] | str], exact: dict[str, list[str]]) -> list[dict[str, Any]]:
