@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", action="append", help="only this dtype: float64, float32 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the records as JSON instead of the table")
+    p.add_argument("--wide", action="store_true", help="every backend's value in full, however wide the table")
     p.add_argument("--out", help="report directory (default: reports/run-CASE)")
     p.add_argument("--no-report", action="store_true", help="write no report files")
     p.add_argument(
@@ -47,15 +48,16 @@ def run(args: argparse.Namespace) -> int:
     if asked and unavailable:
         name, reason = next(iter(unavailable.items()))
         raise UsageError(f"backend {name} is {reason}")
-    text = table.render(records)
+    notes = ""
     if unavailable:
-        text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
+        notes += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
     if note := left_out([n for n in names if n not in unavailable], args.slow or bool(asked)):
-        text += "\n" + note
+        notes += "\n" + note
+    text = table.render(records, wide=args.wide, color=sys.stdout.isatty()) + table.wrapped(notes)
     print(json.dumps(as_json(records), indent=1) if args.json else text)
     if not args.no_report:
         out = Path(args.out or Path("reports") / f"run-{case.name}")
         write_atomically(out / "results.json", json.dumps(as_json(records), indent=1) + "\n")
-        write_atomically(out / "table.txt", text + "\n")
+        write_atomically(out / "table.txt", table.render(records, width=120, wide=args.wide) + table.wrapped(notes, 120) + "\n")
         print(f"report: {out}/results.json, {out}/table.txt", file=sys.stderr)
     return 1 if any(r.failed for r in records) else 0
