@@ -19,7 +19,7 @@ from typing import Any
 
 from bpcheck.reference import arith, store
 from bpcheck.reference.case import Case, Config
-from bpcheck.reference.trace import forward, step_trace, train
+from bpcheck.reference.trace import forward, step_trace, step_values, train
 
 
 def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
@@ -61,6 +61,28 @@ def exact_step(case: Case, dtype: str, config: Config | None = None) -> dict[str
         0,
         lambda: step_trace(as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, arith.exact()),
     )
+
+
+def exact_step_values(case: Case, dtype: str, config: Config | None = None) -> list[Any]:
+    """exact_step's values in the order of `case.layout.step_items()`, without their names. A
+    small case's come from exact_step (and its caches); a wide one's are computed each call and
+    kept nowhere: a dict of millions of names, or their 65-digit strings on disk, would outweigh
+    the numbers (the caller keeps what it needs: bpcheck/matrix.py)."""
+    config = config or case.config
+    if case.layout.quantity_count <= NAMED_VALUES:
+        named = exact_step(case, dtype, config)
+        return [named[name] for name in case.layout.step_names()]
+    a = arith.exact()
+    dcase = as_dtype_case(case, dtype)
+    with a.context():
+        if case.is_posts_network:
+            named = step_trace(dcase, rounded_parameters(case, dtype), config, a)
+            return [named[name] for name in case.layout.step_names()]
+        return step_values(dcase, rounded_parameters(case, dtype), config, a)
+
+
+#: Up to this many quantities of one step, exact values are cached by name in memory and on disk.
+NAMED_VALUES = 100_000
 
 
 def exact_after(case: Case, dtype: str, config: Config, updates: int) -> dict[str, Any]:
