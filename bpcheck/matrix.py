@@ -173,12 +173,10 @@ def step_exact(case: Case, dtype: str) -> list[Any]:
     case's rule, the rest from the plain gradient): the first quantity_count of `targets`."""
 
     def compute() -> list[Any]:
-        values = exact_step_values(case, dtype, PLAIN)
         if _same_rule(case):
-            return values
-        first_update = case.layout.quantity_count - case.layout.parameter_count  # the updates come last
-        del values[first_update:]
-        values += exact_step_values(case, dtype, case.config)[first_update:]
+            return exact_step_values(case, dtype, PLAIN)
+        values = exact_step_values(case, dtype, PLAIN, "gradients")  # the updates come last
+        values += exact_step_values(case, dtype, case.config, "updates")
         return values
 
     return _kept(case, "exact", dtype, compute)  # type: ignore[no-any-return]
@@ -195,12 +193,11 @@ def step_bounds(case: Case, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     flag of every single-step target."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        radius, kink = step_ball_arrays(case, dtype, PLAIN)
-        if not _same_rule(case):
-            first_update = case.layout.quantity_count - case.layout.parameter_count
-            r_rule, k_rule = step_ball_arrays(case, dtype, case.config)
-            radius[first_update:], kink[first_update:] = r_rule[first_update:], k_rule[first_update:]
-        return radius, kink
+        if _same_rule(case):
+            return step_ball_arrays(case, dtype, PLAIN)
+        radius, kink = step_ball_arrays(case, dtype, PLAIN, "gradients")  # the updates come last
+        r_rule, k_rule = step_ball_arrays(case, dtype, case.config, "updates")
+        return np.concatenate([radius, r_rule]), np.concatenate([kink, k_rule])
 
     return _kept(case, "bounds", dtype, compute)  # type: ignore[no-any-return]
 

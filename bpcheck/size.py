@@ -41,10 +41,12 @@ EXACT_TRAINING_SECONDS = 2.5e-6
 #: cheaper than the exact one, but its fixed cost per step (bpcheck/cost.py) is added too. Measured
 #: 4 ns (numpy, [1000, 1000, 1]); x2.5 margin.
 BACKEND_TRAINING_SECONDS = 10e-9
-#: Seconds per parameter x parameter x example of `bpcheck oracles` (finite differences evaluate
-#: E_total ~6 times per parameter at 90-110 digits, the complex step once). Measured 2.2 us on
-#: [2, 100, 1] and [2, 200, 1]; x1.5 margin.
-ORACLES_SECONDS_PER_PAIR = 3.3e-6
+#: `bpcheck oracles`: finite differences refine their precision (90 to 400 digits) and step per
+#: parameter, and each try evaluates E_total, a forward pass over every parameter; the complex
+#: step one more. Measured 23 ms per parameter on [2, 100, 1] and [2, 200, 1] (9.4 s, 17.8 s), and
+#: 224 s on [2, 400, 1] (a loaded machine: the square term shows); x1.5 margin on each.
+ORACLES_SECONDS_PER_PARAMETER = 0.035
+ORACLES_SECONDS_PER_PAIR = 4e-5
 
 #: Peak bytes of the whole process tree: a fixed part (the interpreter, NumPy and the project),
 #: per parameter the case itself (names, floats and the file's decimals), and per quantity of
@@ -143,7 +145,8 @@ def oracles(cases: Sequence[Case]) -> Estimate:
     seconds, peak, total_p = 0.0, 0.0, 0
     for case in cases:
         p, q, b = parameters(case), quantities(case), len(case.inputs)
-        seconds += q * ORACLE_SECONDS_PER_QUANTITY + p * p * b * ORACLES_SECONDS_PER_PAIR
+        per_parameter = ORACLES_SECONDS_PER_PARAMETER + p * ORACLES_SECONDS_PER_PAIR
+        seconds += q * ORACLE_SECONDS_PER_QUANTITY + p * b * per_parameter
         peak = max(peak, p * BYTES_PER_PARAMETER + q * BYTES_PER_QUANTITY)
         total_p += p
     work = f"{_count(total_p, 'parameter')} x {_count(total_p, 'parameter')} (one E_total per gradient and step)"

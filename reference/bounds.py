@@ -287,12 +287,13 @@ def step_balls(case: Any, dtype: str, config: Any) -> dict[str, Ball]:
     }
 
 
-def step_ball_arrays(case: Any, dtype: str, config: Any) -> tuple[np.ndarray, np.ndarray]:
-    """step_balls's radii and kinks as arrays in the order of `case.layout.step_items()`: what a
-    wide case keeps of its balls (each Ball is ~150 bytes; the two arrays, 9 per quantity)."""
+def step_ball_arrays(case: Any, dtype: str, config: Any, keep: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """step_balls's radii and kinks as arrays in the order of `case.layout.step_items()` (or
+    the part `keep` names: trace.step_values): what a wide case keeps of its balls (each Ball
+    is ~130 bytes; the two arrays, 9 per quantity)."""
     from bpcheck.reference import mlp
     from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
-    from bpcheck.reference.trace import mlp_net, trace_values
+    from bpcheck.reference.trace import kept_values, mlp_net
 
     a, held = arithmetic(dtype), as_dtype_case(case, dtype)
     x = [[a.num(v) for v in row] for row in held.inputs]
@@ -306,10 +307,12 @@ def step_ball_arrays(case: Any, dtype: str, config: Any) -> tuple[np.ndarray, np
         a,
         config.update_order == "output-first",
         config.update_biases,
+        keep,
     )
-    n = case.layout.quantity_count
-    radius, kink = np.zeros(n), np.zeros(n, dtype=bool)
-    for k, v in enumerate(trace_values(case.layout, x, tr)):
+    values = kept_values(case.layout, x, tr, keep)
+    del tr
+    radius, kink = np.zeros(len(values)), np.zeros(len(values), dtype=bool)
+    for k, v in enumerate(values):
         if isinstance(v, Ball):
             radius[k], kink[k] = v.r, v.kink
     return radius, kink

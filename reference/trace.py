@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -174,16 +175,28 @@ def step_trace(case: Case, params: dict[str, float], config: Config, a: Arithmet
         return name_trace(case.layout, x, tr)
 
 
-def step_values(case: Case, params: dict[str, float], config: Config, a: Arithmetic) -> list[Num]:
+def step_values(case: Case, params: dict[str, float], config: Config, a: Arithmetic, keep: str = "all") -> list[Num]:
     """step_trace's values for a general network (reference/mlp.py), in the order of
-    `case.layout.step_items()`, without names."""
+    `case.layout.step_items()`, without names: all of them, or (`keep`) all but the updates
+    ("gradients"), or the updates alone ("updates": the last parameter_count)."""
     output_first, update_biases = config.update_order == "output-first", config.update_biases
     with a.context():
         x, t, eta = _batch(case, a)
         tr = mlp.training_step(
-            case.spec, x, t, mlp_net(case.layout, params, a.num), eta, a, output_first, update_biases
+            case.spec, x, t, mlp_net(case.layout, params, a.num), eta, a, output_first, update_biases, keep
         )
-        return list(trace_values(case.layout, x, tr))
+        return kept_values(case.layout, x, tr, keep)
+
+
+def kept_values(layout: Layout, x: list[list[Num]], tr: mlp.Trace, keep: str) -> list[Num]:
+    """trace_values, or the part of them `keep` names (see step_values)."""
+    if keep == "updates":
+        weights = [v for rows in tr.new.w for row in rows for v in row]  # in the order of layout.parameters
+        return weights + [v for names, values in zip(layout.b, tr.new.b) for v in values[: len(names)]]
+    values = trace_values(layout, x, tr)
+    if keep == "gradients":
+        return list(itertools.islice(values, layout.quantity_count - layout.parameter_count))
+    return list(values)
 
 
 def train(case: Case, params: dict[str, float], config: Config, steps: int, a: Arithmetic) -> Training:
