@@ -28,11 +28,12 @@ LIMIT_SECONDS = 300.0
 LIMIT_BYTES = 2 * 2**30
 
 #: Seconds per quantity of one step, per dtype: the exact oracle (plain and the case's rule) and
-#: the error model's bounds. Measured 19 us ([300, 300, 1] and [1000, 1000, 1], float64: benchmarks/
-#: memory.py); x1.5 margin.
+#: the error model's bounds. Measured, with the cell's work below, 19 us in all ([300, 300, 1]: 5.2 s
+#: for 273,609 quantities) to 22 us ([1000, 1000, 1]: 65 s), numpy float64 (benchmarks/memory.py);
+#: split 2:1 between the oracle and the cell (stage marks), x1.5 margin.
 ORACLE_SECONDS_PER_QUANTITY = 30e-6
 #: Seconds per quantity of one step, per backend x dtype cell: the backend's values by name, and
-#: judging each against the exact one. Measured 9 us (numpy, same runs); x1.5 margin.
+#: judging each against the exact one (see above); x1.5 margin.
 CELL_SECONDS_PER_QUANTITY = 14e-6
 #: Seconds per parameter x example x training step of the exact oracle (60-digit MPFR, forward,
 #: backward and update). Measured 1.6 us on [30, 30, 1] over 200 steps; x1.5 margin.
@@ -50,9 +51,9 @@ ORACLES_SECONDS_PER_PAIR = 4e-5
 
 #: Peak bytes of the whole process tree: a fixed part (the interpreter, NumPy and the project),
 #: per parameter the case itself (names, floats and the file's decimals), and per quantity of
-#: one step what the run keeps or builds at its peak. Measured 160 MB, 290 B and 250 B
-#: ([300, 300, 1] to [2000, 2000, 1], float64, numpy: benchmarks/memory.py); x1.25 margin on
-#: the per-item figures.
+#: one step what the run keeps or builds at its peak. Measured: 36 MB at start, the case ~300 B
+#: per parameter, and 1.08 KB per parameter in all between [200, 200, 1] (89 MB) and [400, 400, 1]
+#: (219 MB), ~3 quantities each (benchmarks/memory.py); x1.25 margin on the per-item figures.
 BASE_BYTES = 200 * 2**20
 BYTES_PER_PARAMETER = 360
 BYTES_PER_QUANTITY = 320

@@ -252,6 +252,7 @@ def peak_bytes(tmp_path: Path, width: int) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="1.08 KB per parameter predicts 4.4 GB at 4,004,001 (docs/limits.md)")
 def test_memory_per_parameter_predicts_under_4_gb_at_4_million(tmp_path):
     small, large = (parse_case(case_text([w, w, 1])).layout.parameter_count for w in (200, 400))
     a, b = peak_bytes(tmp_path, 200), peak_bytes(tmp_path, 400)
