@@ -332,9 +332,7 @@ def _short(x: Decimal) -> str:
 
 def show(value: Any, limit: int = 60) -> str:
     """A value for a message: its repr, cut to `limit` characters."""
-    text = repr(value.text if isinstance(value, TomlFloat) else value)
-    if isinstance(value, Decimal):
-        text = str(value)
+    text = value.text if isinstance(value, TomlFloat) else str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -506,9 +504,6 @@ def check(raw: dict[str, Any], table: Table, f: str, schema: Mapping[str, Table]
         given = [k for k in group if k in raw]
         if len(given) > 1:
             raise Invalid(f"{dot}{given[-1]}", f"give either {' or '.join(group)}, not both")
-    for group in table.one_of:
-        if not any(k in raw for k in group):
-            raise Invalid(f"{dot}{group[0]}", f"missing; expected one of {' or '.join(group)}")
     out = {}
     for k, key in table.keys.items():
         if k in raw:
@@ -517,4 +512,7 @@ def check(raw: dict[str, Any], table: Table, f: str, schema: Mapping[str, Table]
             raise Invalid(f"{dot}{k}", "missing")
         elif key.default is not None:
             out[k] = key.default
+    for group in table.one_of:
+        if not any(k in raw for k in group):
+            raise Invalid(f"{dot}{group[0]}", f"missing; expected one of {' or '.join(group)}")
     return out
