@@ -130,6 +130,8 @@ def bundled_cases() -> list[str]:
 def load_case(name_or_path: str) -> Case:
     """A bundled case by name, or a case file by path (a regular file of at most
     schema.MAX_FILE_BYTES; anything else is refused before it is read)."""
+    if not name_or_path:
+        raise CaseError(f"a case is needed: a bundled name ({', '.join(bundled_cases())}) or a path to a .toml file")
     path = Path(name_or_path)
     try:
         is_path = path.suffix == ".toml" or path.exists()

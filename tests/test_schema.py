@@ -508,6 +508,7 @@ def test_a_directory_is_refused(tmp_path, capsys):
 
 def test_a_missing_file_is_one_line(tmp_path, capsys):
     run_case(capsys, tmp_path / "nowhere.toml", "no such file")
+    refused(capsys, main(["run", "--case", "", "--no-report"]), "a case is needed")
 
 
 def test_a_file_over_the_size_limit_is_refused(tmp_path, capsys):
