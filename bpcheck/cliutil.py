@@ -18,15 +18,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def split(values: list[str] | None) -> list[str] | None:
-    """["a,b", "c"] -> ["a", "b", "c"]; None stays None."""
-    return None if values is None else [v.strip() for arg in values for v in arg.split(",") if v.strip()]
+def split(values: list[str] | None, what: str = "name") -> list[str] | None:
+    """["a,b", "c"] -> ["a", "b", "c"]; None (the option not given) stays None. Given, but naming
+    nothing (`--backend ''`, `--backend ,`), it is a UsageError: an empty selection never means
+    "all", and never runs, writes or overwrites anything."""
+    if values is None:
+        return None
+    names = [v.strip() for arg in values for v in arg.split(",") if v.strip()]
+    if not names:
+        given = " ".join(f"--{what} {arg!r}" for arg in values)
+        raise UsageError(f"nothing selected: {given} names no {what}")
+    return names
 
 
 def choose(asked: list[str] | None, valid: Sequence[str], what: str) -> list[str]:
-    """The asked names (all valid ones when None); an unknown name is a UsageError listing the valid ones."""
+    """The asked names (all valid ones when None); an unknown name is a UsageError listing the
+    valid ones, and so is a selection that comes to nothing (an empty list, or no valid name)."""
     if asked is None:
+        if not valid:
+            raise UsageError(f"nothing selected: there is no {what} to choose from")
         return list(valid)
+    if not asked:
+        raise UsageError(f"nothing selected: no {what} given")
     for name in asked:
         if name not in valid:
             raise UsageError(f"unknown {what} {name!r}; valid: {', '.join(valid)}")

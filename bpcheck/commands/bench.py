@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.render:
         doc = _read_bench(args.render)
     else:
-        dtypes = choose(split(args.dtype), bench.DTYPES, "dtype")
-        asked = split(args.backend)
+        dtypes = choose(split(args.dtype, "dtype"), bench.DTYPES, "dtype")
+        asked = split(args.backend, "backend")
         names = choose(asked, backends.names(), "backend")
         if args.max_seconds is not None and not (math.isfinite(args.max_seconds) and args.max_seconds > 0):
             raise UsageError(f"--max-seconds must be a number > 0, got {args.max_seconds:g}")

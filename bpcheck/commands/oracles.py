@@ -28,9 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    names = split(args.case)
+    names = split(args.case, "case")
     paths = [n for n in names or [] if n.endswith(".toml")]
-    chosen = choose([n for n in names or [] if n not in paths] or (None if not paths else []), bundled_cases(), "case")
+    bundled = None if names is None else [n for n in names if n not in paths]
+    chosen = choose(bundled, bundled_cases(), "case") if bundled is None or bundled else []
     results = [(case, checks_of(case)) for case in map(_load, chosen + paths)]
     if args.json:
         print(json.dumps({"cases": [case_json(case, checks) for case, checks in results]}, indent=1))

@@ -38,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from bpcheck.reporting import report  # matplotlib: imported only when a report is drawn
 
     try:
-        cases = [load_case(c) for c in (split(args.case) or bundled_cases())]
+        cases = [load_case(c) for c in (split(args.case, "case") or bundled_cases())]
     except CaseError as err:
         raise UsageError(str(err)) from None
-    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
-    asked = split(args.backend)
+    dtypes = choose(split(args.dtype, "dtype"), matrix.DTYPES, "dtype")
+    asked = split(args.backend, "backend")
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")

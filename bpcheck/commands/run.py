@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
         case = load_case(args.case)
     except CaseError as err:
         raise UsageError(str(err)) from None
-    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
-    asked = split(args.backend)
+    dtypes = choose(split(args.dtype, "dtype"), matrix.DTYPES, "dtype")
+    asked = split(args.backend, "backend")
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")

@@ -44,7 +44,7 @@ def _case(name: str) -> Case:
 
 
 def run(args: argparse.Namespace) -> int:
-    cases = split(args.case)
+    cases = split(args.case, "case")
     if args.list:
         return _list(_case((cases or [MAIN_CASE])[0]), args.json)
     if (args.values is None) == (args.backend is None):
@@ -75,7 +75,7 @@ def _values(case: Case, args: argparse.Namespace) -> int:
 
 
 def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
-    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
+    dtypes = choose(split(args.dtype, "dtype"), matrix.DTYPES, "dtype")
     try:
         backend = load_backend(args.backend)
     except LoadError as err:
