@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -44,6 +45,12 @@ def choose(asked: list[str] | None, valid: Sequence[str], what: str) -> list[str
         if name not in valid:
             raise UsageError(f"unknown {what} {name!r}; valid: {', '.join(valid)}")
     return list(dict.fromkeys(asked))
+
+
+def nothing_checked(why: str) -> int:
+    """A run or verify that checked no value is not a pass: one line on stderr, exit status 1."""
+    print(f"bpcheck: nothing checked: {why}", file=sys.stderr)
+    return 1
 
 
 def add_slow_argument(p: argparse.ArgumentParser) -> None:
