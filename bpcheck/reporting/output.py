@@ -136,21 +136,28 @@ def _holds_cwd(out: Path) -> bool:
     return here == there or here.startswith(there.rstrip(os.sep) + os.sep)
 
 
-def check_replace(out: Path, kind: str = "report", force: bool = False) -> None:
-    """OutputError unless `out` may be written whole by `bpcheck <kind>`: it does not exist, or
-    (with `force`) it is a directory that a previous `bpcheck <kind>` wrote (or an empty one)
-    and does not hold the current directory; and its parent can be written."""
+def check_replace(out: Path, kind: str = "report", force: bool = False) -> str:
+    """How `bpcheck <kind>` may write its directory `out` ("new": it does not exist; "empty":
+    an empty directory, written into; "replace": with `force`, a directory a previous
+    `bpcheck <kind>` wrote, not holding the current directory), after checking that it can be
+    written; OutputError otherwise."""
     st = _stat(out)
+    how = "new"
     if st is not None:
         if not stat.S_ISDIR(st.st_mode):
             raise OutputError(f"{shown(out)} exists and is not a directory; choose another --out")
-        if not marked(out, kind) and _listing(out):
+        if not _listing(out):
+            how = "empty"
+        elif not marked(out, kind):
             raise OutputError(f"{_not_ours(out, kind)}, so even --force will not replace it; choose another --out")
-        if not force:
+        elif not force:
             raise Exists(f"{shown(out)} exists; use --force to replace it, or --out DIR")
-        if _holds_cwd(out):
+        elif _holds_cwd(out):
             raise OutputError(f"{shown(out)} is or holds the current directory; run elsewhere or choose another --out")
-    _probe(out.parent)
+        else:
+            how = "replace"
+    _probe(out if how == "empty" else out.parent)
+    return how
 
 
 def check_into(out: Path, kind: str, legacy: Callable[[Path], bool] | None = None) -> None:
@@ -211,9 +218,12 @@ def write_directory(out: Path, files: dict[str, str | bytes], force: bool = Fals
     place. An interruption before the rename leaves the previous report intact; with `force`,
     a directory a previous `bpcheck <kind>` wrote (check_replace) is renamed aside first and
     removed after (between those two renames, a kill leaves it as `.NAME.old-*` beside `out`).
-    Failure to write is an OutputError, with nothing left behind."""
+    An existing empty directory is written into (write_files). Failure to write is an
+    OutputError, with nothing left behind."""
     out = Path(os.path.abspath(out))
-    check_replace(out, kind, force)
+    if check_replace(out, kind, force) == "empty":
+        write_files(out, files, kind)
+        return
     made: list[Path] = []
     tmp: Path | None = None
     aside: Path | None = None
@@ -249,26 +259,57 @@ def write_files(
     out: Path, files: dict[str, str | bytes], kind: str, legacy: Callable[[Path], bool] | None = None
 ) -> None:
     """Write `files` and the marker into the directory `out` (made if missing; check_into says
-    where it may be): each into a temporary file first, then all renamed into place, so a
-    failure changes none of them. Failure to write is an OutputError, with nothing left behind."""
+    where it may be): each into a temporary file first, then all renamed into place, the files
+    they replace kept (hard links) until the last rename, so a failure changes none of them.
+    Failure to write is an OutputError, with nothing left behind."""
     out = Path(os.path.abspath(out))
     check_into(out, kind, legacy)
     made: list[Path] = []
     temps: dict[str, str] = {}
+    kept: dict[str, str | None] = {}  # name -> a link to the file it replaces (None: there was none)
+    replaced: list[str] = []
     try:
         made = _make_directories(out)
         for name, content in {**files, MARKER: marker_text(kind)}.items():
             fd, temps[name] = tempfile.mkstemp(dir=out, prefix=f".{name}.")
             _write(Path(temps[name]), content, fd)
         for name, tmp in temps.items():
+            kept[name] = _keep(out / name)
             os.replace(tmp, out / name)
+            replaced.append(name)
     except BaseException as err:
-        for tmp in temps.values():
-            Path(tmp).unlink(missing_ok=True)
+        for name in replaced:  # back as they were
+            link = kept.pop(name)
+            try:
+                if link is None:
+                    (out / name).unlink(missing_ok=True)
+                else:
+                    os.replace(link, out / name)
+            except OSError:
+                pass
+        for leftover in [*temps.values(), *(link for link in kept.values() if link is not None)]:
+            Path(leftover).unlink(missing_ok=True)
         _undo(made)
         if isinstance(err, OSError):
             raise _failed(out, err) from None
         raise
+    for link in kept.values():
+        if link is not None:
+            Path(link).unlink(missing_ok=True)
+
+
+def _keep(path: Path) -> str | None:
+    """A hard link to `path` beside it (a copy where links are not supported), or None: no file."""
+    if not os.path.lexists(path):
+        return None
+    fd, link = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.kept-")
+    os.close(fd)
+    os.unlink(link)
+    try:
+        os.link(path, link, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(path, link, follow_symlinks=False)
+    return link
 
 
 def legacy_run(folder: Path) -> bool:
