@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if not doc.get("measurements"):
         raise UsageError(f"{args.render or 'the run'}: no measurements, nothing to draw or write")
     try:
-        files = {} if args.render else {"bench.json": json.dumps(doc, indent=1) + "\n"}
+        files: dict[str, str | bytes] = {} if args.render else {"bench.json": json.dumps(doc, indent=1) + "\n"}
         files |= bench.render(doc)
         text = bench.text(doc)
     except (KeyError, TypeError, ValueError, AttributeError) as err:

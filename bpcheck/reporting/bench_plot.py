@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from bpcheck.reporting.plots import NO_TEX, _png, backend_style, plain
+from bpcheck.reporting.plots import _png, backend_style, no_tex, plain
 
 STYLES = {"float64": "-", "float32": ":"}
 
@@ -76,7 +75,7 @@ def _lines(ax: Any, recs: list[dict[str, Any]], who: list[str], dtypes: list[str
 
 
 def draw(doc: dict[str, Any]) -> bytes:
-    with rc_context(NO_TEX):
+    with no_tex():
         return _draw(doc)
 
 

@@ -18,7 +18,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -213,7 +213,7 @@ def _failed(out: Path, err: OSError) -> OutputError:
     return OutputError(f"cannot write {shown(out)}: {err.strerror or err}")
 
 
-def write_directory(out: Path, files: dict[str, str | bytes], force: bool = False, kind: str = "report") -> None:
+def write_directory(out: Path, files: Mapping[str, str | bytes], force: bool = False, kind: str = "report") -> None:
     """Write `files` and the marker into a temporary sibling directory, then rename it into
     place. An interruption before the rename leaves the previous report intact; with `force`,
     a directory a previous `bpcheck <kind>` wrote (check_replace) is renamed aside first and
@@ -256,7 +256,7 @@ def write_directory(out: Path, files: dict[str, str | bytes], force: bool = Fals
 
 
 def write_files(
-    out: Path, files: dict[str, str | bytes], kind: str, legacy: Callable[[Path], bool] | None = None
+    out: Path, files: Mapping[str, str | bytes], kind: str, legacy: Callable[[Path], bool] | None = None
 ) -> None:
     """Write `files` and the marker into the directory `out` (made if missing; check_into says
     where it may be): each into a temporary file first, then all renamed into place, the files

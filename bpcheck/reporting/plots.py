@@ -27,11 +27,14 @@ TITLES = {
     "heatmap": "ULP distance to exact, per backend x quantity",
     "distance": "Distance of E_total from exact versus training step",
 }
-#: While drawing: no LaTeX, whatever the user's matplotlibrc says (mathtext stays on for the
-#: axes' own labels, such as a log scale's 10^k; `plain` escapes the document's texts).
-NO_TEX = {"text.usetex": False}
 #: A backend this process does not know (results from a machine with other plug-ins): grey dots.
 UNKNOWN_STYLE = ("#7f7f7f", ".")
+
+
+def no_tex() -> Any:
+    """While drawing: no LaTeX, whatever the user's matplotlibrc says (mathtext stays on for the
+    axes' own labels, such as a log scale's 10^k; `plain` escapes the document's texts)."""
+    return rc_context({"text.usetex": False})
 
 
 def plain(text: object) -> str:
@@ -227,5 +230,5 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
 
 
 def draw_all(doc: dict[str, Any], case: str) -> dict[str, bytes]:
-    with rc_context(NO_TEX):
+    with no_tex():
         return {name: globals()[name](doc, case) for name in PICTURES}
