@@ -316,6 +316,18 @@ def test_report_force_replaces_a_report_it_wrote_and_marks_every_report(capsys, 
     assert not [p for p in work.iterdir() if p.name.startswith(".")]  # no .new.old-* or .tmp-* left
 
 
+def test_report_force_does_not_pull_the_current_directory_away(capsys, work, monkeypatch):
+    inside = work / "reports" / "report" / "sub"
+    inside.mkdir()
+    monkeypatch.chdir(inside)
+    before = snapshot(work.parent)
+    for given in ("..", str(work / "reports" / "report")):
+        code, _, err = bp(capsys, "report", "--out", given, "--force", *REPORT)
+        assert code == 2 and "current directory" in err, err
+        one_line(err)
+    assert snapshot(work.parent) == before
+
+
 def test_report_without_force_keeps_an_existing_report(capsys, work):
     before = snapshot(work.parent)
     code, _, err = bp(capsys, "report", "--out", "reports/report", *REPORT)
