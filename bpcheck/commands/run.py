@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", action="append", help="only this dtype: float64, float32 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the records as JSON instead of the table")
+    p.add_argument("--wide", action="store_true", help="every backend's value in full, however wide the table")
     p.add_argument(
         "--out",
         help="report directory: new, empty, or one bpcheck run wrote (default: reports/run-CASE, "
@@ -61,14 +62,16 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         why = "; ".join(f"{n}: {s}" for n, s in unavailable.items()) or "no backend gave a value"
         return nothing_checked(f"{output.shown(case.name)} on {', '.join(names)} in {', '.join(dtypes)} ({why})")
-    text = table.render(records)
+    notes = ""
     if unavailable:
-        text += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
+        notes += "\n\nnot run: " + "; ".join(f"{n}: {s}" for n, s in unavailable.items())
     if note := left_out([n for n in names if n not in unavailable], args.slow or bool(asked)):
-        text += "\n" + note
+        notes += "\n" + note
+    text = table.render(records, wide=args.wide, color=sys.stdout.isatty()) + table.wrapped(notes)
     print(json.dumps(as_json(records), indent=1) if args.json else text)
     if out is not None:
-        files = {"results.json": json.dumps(as_json(records), indent=1) + "\n", "table.txt": text + "\n"}
+        table_txt = table.render(records, width=120, wide=args.wide) + table.wrapped(notes, 120) + "\n"
+        files = {"results.json": json.dumps(as_json(records), indent=1) + "\n", "table.txt": table_txt}
         try:
             output.write_files(out, files, NAME, output.legacy_run)
         except output.OutputError as err:
