@@ -20,15 +20,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def split(values: list[str] | None, what: str = "name") -> list[str] | None:
-    """["a,b", "c"] -> ["a", "b", "c"]; None (the option not given) stays None. Given, but naming
-    nothing (`--backend ''`, `--backend ,`), it is a UsageError: an empty selection never means
-    "all", and never runs, writes or overwrites anything."""
+    """["a,b", "c"] -> ["a", "b", "c"]; None (the option not given) stays None. An option given a
+    value that names nothing (`--backend ''`, `--backend ,`) is a UsageError, whatever else is
+    given: an empty selection never means "all", and never runs, writes or overwrites anything."""
     if values is None:
         return None
-    names = [v.strip() for arg in values for v in arg.split(",") if v.strip()]
-    if not names:
-        given = " ".join(f"--{what} {arg!r}" for arg in values)
-        raise UsageError(f"nothing selected: {given} names no {what}")
+    names = []
+    for arg in values:
+        found = [v.strip() for v in arg.split(",") if v.strip()]
+        if not found:
+            raise UsageError(f"nothing selected: --{what} {arg!r} names no {what}")
+        names += found
     return names
 
 

@@ -184,13 +184,15 @@ EMPTY = ["", ",", " , ", ",,"]
 SELECTIONS = [
     ["run", "--backend", "{}"],
     ["run", "--dtype", "{}"],
-    ["run", "--backend", "reference", "--backend", "{}", "--dtype", "{}"],
+    ["run", "--backend", "reference", "--backend", "{}"],  # an empty value is wrong whatever else is given
+    ["run", "--dtype", "float64,float32", "--dtype", "{}"],
     ["run", "--dtype", "{}", "--out", "reports/run-mazur-2015"],
     ["report", "--force", "--case", "{}"],
     ["report", "--force", "--backend", "{}"],
     ["report", "--force", "--dtype", "{}"],
     ["bench", "--quick", "--backend", "{}"],
     ["bench", "--quick", "--dtype", "{}"],
+    ["bench", "--quick", "--backend", "{}", "--backend", "reference"],
     ["verify", "--backend", "numpy", "--dtype", "{}"],
     ["verify", "--backend", "numpy", "--case", "{}"],
     ["verify", "--list", "--case", "{}"],
