@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bpcheck.judge import Record
+from bpcheck.judge import Record, count
 
 #: Marks beside a distance in ULPs, and the style each is drawn in on a terminal.
 MARKS = {"fail": ("FAIL", "bold red"), "ill-conditioned": ("ILL", "yellow"), "kink": ("kink", "cyan")}
@@ -63,7 +63,8 @@ def _block(console: Console, key: tuple[str, str, str], records: list[Record], w
     configs = list(dict.fromkeys(c for _, c in rows))
     failed = sum(1 for r in records if r.failed)
     ill = sum(1 for r in records if r.verdict == "ill-conditioned")
-    title = f"{case}  {dtype}  {device}: {len(rows)} quantities x {len(names)} backends = {len(records)} values, "
+    total = sum(count(r) for r in records)  # a wide case's passes are counted, not recorded (bpcheck/compact.py)
+    title = f"{case}  {dtype}  {device}: {len(rows)} quantities x {len(names)} backends = {total} values, "
     title += f"{failed} failing" + (f", {ill} ill-conditioned" if ill else "")
     console.print(Text(title, style="bold red" if failed else "bold"))
     ordered = [k for config in configs for k in rows if k[1] == config]  # each rule's rows together
@@ -88,7 +89,8 @@ def _block(console: Console, key: tuple[str, str, str], records: list[Record], w
                 table.add_row(Text(f"under {config}:", style="italic"))
             r = next(iter(rows[(quantity, config)].values()))
             tail = [_printed(rows[(quantity, config)])] if last else []
-            table.add_row(quantity, _num(r.exact, wide), *(cells[(quantity, config)][b] for b in chunk), *tail)
+            exact = _num(r.exact, wide) if r.exact else ""
+            table.add_row(quantity, exact, *(cells[(quantity, config)][b] for b in chunk), *tail)
         console.print(table)
     head = "value (ULPs from exact)" if wide else "backend columns: ULPs from exact"
     console.print(Text(f"{head}; {LEGEND}", style="dim"))
@@ -120,7 +122,7 @@ def _chunks(
     first = lambda k: next(iter(rows[k].values()))  # noqa: E731
     labels = [f"under {c}:" for _, c in ordered] if labelled else []
     fixed = col(["quantity", *(q for q, _ in ordered), *labels]) + col(
-        ["exact", *(_num(first(k).exact, False) for k in ordered)]
+        ["exact", *(_num(first(k).exact, False) if first(k).exact else "" for k in ordered)]
     )
     tail = col(["printed", *(_printed(rows[k]).plain for k in ordered)])
     widths = {b: col([_header(b) if split else b, *(cells[k][b].plain for k in ordered)]) for b in names}
@@ -166,6 +168,8 @@ def _mark(r: Record) -> tuple[str, str] | None:
 def _cell(r: Record | None, wide: bool) -> Text:
     if r is None:
         return Text("-")
+    if count(r) > 1:  # a wide case's passes, counted (bpcheck/compact.py)
+        return Text(f"{count(r):,} pass")
     if r.value is None or r.ulps is None:
         return Text("error", style="bold red")
     distance = f"{r.ulps:.3g}"

@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from bpcheck import backends, engine, matrix, table
+from bpcheck import backends, engine, matrix, size, table
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, nothing_checked, split
 from bpcheck.judge import as_json
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting import output
+from bpcheck.reporting.output import Progress
 
 NAME = "run"
 HELP = "cross-check a case on every installed backend"
@@ -34,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
     add_slow_argument(p)
+    size.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     names = choose(asked, backends.names(), "backend")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    size.guard(size.crosscheck([case], len(names), len(dtypes), not args.no_trajectories), args.allow_large)
     shown = args.out if args.out is not None else str(Path("reports") / f"run-{output.slug(case.name)}")
     try:
         out = None if args.no_report else output.out_path(shown)
@@ -54,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
     except output.OutputError as err:
         raise UsageError(str(err)) from None
     part = "all" if args.slow or asked else "fast"  # a backend asked for by name runs whole
-    outcome = engine.crosscheck([case], names, dtypes, jobs=args.jobs, trajectories=not args.no_trajectories, part=part)
+    progress = Progress(len(names) * len(dtypes) + (len(dtypes) if matrix.wide(case) else 0))
+    try:
+        outcome = engine.crosscheck(
+            [case], names, dtypes, jobs=args.jobs, trajectories=not args.no_trajectories, part=part, tick=progress.tick
+        )
+    finally:
+        progress.close()
     records, unavailable = outcome.records, outcome.unavailable
     if asked and unavailable:
         name, reason = next(iter(unavailable.items()))
