@@ -26,16 +26,18 @@ def run(args: argparse.Namespace) -> int:
         case = load_case(args.case)
     except CaseError as err:
         raise UsageError(str(err)) from None
-    choose([args.dtype], matrix.DTYPES, "dtype")
+    dtypes = choose(split([args.dtype], "dtype"), matrix.DTYPES, "dtype")
+    if len(dtypes) > 1:
+        raise UsageError(f"--dtype takes one dtype here, got {', '.join(dtypes)}")
     size.guard(size.crosscheck([case], len(backends.names()), 1, trajectories=False), args.allow_large)
     valid = [t.quantity for t in matrix.targets(case)]
     if args.quantity not in valid:
         raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
-    asked = split(args.backend)
+    asked = split(args.backend, "backend")
     names = choose(asked, backends.names(), "backend")
     for name in asked or []:
         if backends.status(name) != "available":
             raise UsageError(f"backend {name} is {backends.status(name)}")
     names = [n for n in names if backends.status(n) == "available"]
-    print(explain(case, args.quantity, names, args.dtype))
+    print(explain(case, args.quantity, names, dtypes[0]))
     return 0

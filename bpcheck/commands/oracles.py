@@ -31,9 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    names = split(args.case)
+    names = split(args.case, "case")
     paths = [n for n in names or [] if n.endswith(".toml")]
-    chosen = choose([n for n in names or [] if n not in paths] or (None if not paths else []), bundled_cases(), "case")
+    bundled = None if names is None else [n for n in names if n not in paths]
+    chosen = choose(bundled, bundled_cases(), "case") if bundled is None or bundled else []
     cases = [_load(name) for name in chosen + paths]
     size.guard(size.oracles(cases), args.allow_large)
     progress = Progress(len(cases))
