@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         doc = report.generate(cases, names, dtypes, args.jobs, not args.no_trajectories, args.steps, progress, part)
         if doc["records"]:
             progress.show("drawing the pictures, writing the files")
-            write_directory(out, report.files(doc), args.force, NAME)
+            write_directory(out, report.files(doc, progress), args.force, NAME)
             if args.update_baseline:
                 write_directory(report.BASELINE, report.baseline_files(doc), True, NAME)
     except OutputError as err:

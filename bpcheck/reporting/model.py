@@ -3,13 +3,13 @@ and HTML renderers only lay these out, so both show the same thing."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from bpcheck.judge import FAILING
-from bpcheck.reference.case import MAIN_CASE
-from bpcheck.reporting.plots import PICTURES, TITLES
+from bpcheck.reporting.plots import CAPTIONS, PICTURES, TITLES, main_case, pictures
 from bpcheck.reporting.results import bound_used
 
 
@@ -17,6 +17,14 @@ from bpcheck.reporting.results import bound_used
 class Heading:
     level: int
     text: str
+    anchor: str | None = None  # an id to link to
+
+
+@dataclass
+class Links:
+    """A line of links to anchors in the report: (text, anchor)."""
+
+    items: list[tuple[str, str]]
 
 
 @dataclass
@@ -33,17 +41,33 @@ class Table:
 
 @dataclass
 class Image:
-    name: str  # one of plots.PICTURES
-    caption: str
+    name: str  # the picture's key: its file name without .png (picture_files)
+    title: str  # the alt text
+    caption: str = ""  # how to read it, below the title
 
 
-Block = Heading | Para | Table | Image
+Block = Heading | Para | Links | Table | Image
 
 
-def main_case(doc: dict[str, Any]) -> str | None:
-    """The case the pictures show: the post's example if present, else the first."""
-    names = list(doc.get("cases", {}))
-    return MAIN_CASE if MAIN_CASE in names else (names[0] if names else None)
+def slugs(doc: dict[str, Any]) -> dict[str, str]:
+    """Each case's name as it may appear in a file name and an anchor: letters, digits, `.`,
+    `_` and `-` kept, anything else `-`, at most 60 characters; distinct for distinct cases."""
+    out: dict[str, str] = {}
+    for case in doc.get("cases", {}):
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", case).strip(".-")[:60] or "case"
+        slug, k = base, 1
+        while slug.lower() in {s.lower() for s in out.values()}:
+            k += 1
+            slug = f"{base}-{k}"
+        out[case] = slug
+    return out
+
+
+def picture_files(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(case, picture) -> the picture's file name without .png: the main case's as PICTURES
+    names them (network, training, ..), another case's with its name (network-xor-h2, ..)."""
+    main, slug = main_case(doc), slugs(doc)
+    return {(c, p): p if c == main else f"{p}-{slug[c]}" for c in slug for p in PICTURES}
 
 
 def blocks(doc: dict[str, Any]) -> list[Block]:
@@ -63,10 +87,7 @@ def blocks(doc: dict[str, Any]) -> list[Block]:
     if failing:
         out.append(Heading(2, "Failing values"))
         out.append(_failures(failing))
-    case = main_case(doc)
-    if case is not None:
-        out.append(Heading(2, f"Pictures ({case})"))
-        out += [Image(name, TITLES[name]) for name in PICTURES]
+    out += _pictures(doc)
     out.append(Heading(2, "Environment"))
     out.append(_environment(env))
     out.append(Heading(2, "Every value"))
@@ -79,6 +100,28 @@ def blocks(doc: dict[str, Any]) -> list[Block]:
     for name, rs in by_case.items():
         out.append(Heading(3, name))
         out.append(_values(rs))
+    return out
+
+
+def _pictures(doc: dict[str, Any]) -> list[Block]:
+    """A section per case: the main case first with every picture it has and how to read each,
+    then every other case with the pictures that say something for it (the training curves
+    are drawn for the main case alone), under links to each."""
+    main = main_case(doc)
+    if main is None:
+        return []
+    files, slug = picture_files(doc), slugs(doc)
+    cases = [main] + [c for c in doc["cases"] if c != main]
+    out: list[Block] = [Heading(2, "Pictures")]
+    if len(cases) > 1:
+        out.append(Para(f"The main case ({main}) with every picture and how to read it, then each other case."))
+        out.append(Links([(c, f"pictures-{slug[c]}") for c in cases]))
+    for c in cases:
+        title = doc["cases"][c].get("title") or ""
+        text = f"{c}: {title}" if title and title != c else c
+        out.append(Heading(3, text, f"pictures-{slug[c]}"))
+        for p in pictures(doc, c):
+            out.append(Image(files[(c, p)], f"{c}: {TITLES[p]}", CAPTIONS[p] if c == main else ""))
     return out
 
 

@@ -6,7 +6,7 @@ import base64
 import html
 from typing import Any
 
-from bpcheck.reporting.model import Block, Heading, Image, Para, Table, blocks
+from bpcheck.reporting.model import Block, Heading, Image, Links, Para, Table, blocks
 
 STYLE = """
 *, *::before, *::after { box-sizing: border-box; }
@@ -20,28 +20,42 @@ th { background: #f0f0f0; position: sticky; top: 0; }
 td.bad { background: #f8d7da; color: #842029; font-weight: bold; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-style: italic; color: #555; }
+figcaption b { font-style: normal; color: #222; }
+nav a { white-space: nowrap; }
 code { background: #f4f4f4; padding: 0 3px; }
 """
 
 
 def markdown(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
-    """report.md; `images` maps a picture's name to its file name (pictures left out when None)."""
+    """report.md; `images` maps a picture's key (model.Image.name) to its file name (pictures
+    left out when None, and any picture it has no file for)."""
     out = [_md(b, images) for b in blocks(doc)]
     return "\n\n".join(x for x in out if x) + "\n"
 
 
 def _md(b: Block, images: dict[str, str] | None) -> str:
     if isinstance(b, Heading):
-        return "#" * b.level + " " + b.text
+        anchor = f'<a id="{b.anchor}"></a>\n\n' if b.anchor else ""
+        return anchor + "#" * b.level + " " + b.text
     if isinstance(b, Para):
         return b.text
+    if isinstance(b, Links):
+        return " · ".join(f"[{_md_text(t)}](#{a})" for t, a in b.items)
     if isinstance(b, Image):
-        return f"![{b.caption}]({images[b.name]})\n\n*{b.caption}*" if images else ""
+        if not images or b.name not in images:
+            return ""
+        text = f"*{_md_text(b.title)}*" + (f" — {_md_text(b.caption)}" if b.caption else "")
+        return f"![{_md_text(b.title)}]({images[b.name]})\n\n{text}"
     esc = lambda s: s.replace("|", "\\|")
     cell = lambda i, j, s: f"**{esc(s)}**" if (i, j) in b.bad else esc(s)
     lines = ["| " + " | ".join(esc(h) for h in b.header) + " |", "|" + "---|" * len(b.header)]
     lines += ["| " + " | ".join(cell(i, j, s) for j, s in enumerate(row)) + " |" for i, row in enumerate(b.rows)]
     return "\n".join(lines)
+
+
+def _md_text(s: str) -> str:
+    """`s` with the characters Markdown would read as markup escaped."""
+    return "".join("\\" + c if c in "\\`*_[]<>|#" else c for c in s)
 
 
 def page(doc: dict[str, Any], pngs: dict[str, bytes]) -> str:
@@ -58,16 +72,20 @@ def page(doc: dict[str, Any], pngs: dict[str, bytes]) -> str:
 def _html(b: Block, pngs: dict[str, bytes]) -> str:
     e = html.escape
     if isinstance(b, Heading):
-        return f"<h{b.level}>{_inline(b.text)}</h{b.level}>"
+        anchor = f' id="{e(b.anchor)}"' if b.anchor else ""
+        return f"<h{b.level}{anchor}>{_inline(b.text)}</h{b.level}>"
     if isinstance(b, Para):
         return f"<p>{_inline(b.text)}</p>"
+    if isinstance(b, Links):
+        return "<nav><p>" + " · ".join(f'<a href="#{e(a)}">{e(t)}</a>' for t, a in b.items) + "</p></nav>"
     if isinstance(b, Image):
         if b.name not in pngs:
             return ""
         data = base64.b64encode(pngs[b.name]).decode()
+        caption = f"<b>{e(b.title)}</b>" + (f". {e(b.caption)}" if b.caption else "")
         return (
-            f'<figure id="{b.name}"><img src="data:image/png;base64,{data}" alt="{e(b.caption)}">'
-            f"<figcaption>{e(b.caption)}</figcaption></figure>"
+            f'<figure id="{e(b.name)}"><img src="data:image/png;base64,{data}" alt="{e(b.title)}">'
+            f"<figcaption>{caption}</figcaption></figure>"
         )
     assert isinstance(b, Table)
     head = "".join(f"<th>{e(h)}</th>" for h in b.header)

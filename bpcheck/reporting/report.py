@@ -9,7 +9,7 @@ from typing import Any
 from bpcheck import engine
 from bpcheck.reference.case import MAIN_CASE, Case
 from bpcheck.reporting import curves, environment, plots, render, results
-from bpcheck.reporting.model import main_case
+from bpcheck.reporting.model import main_case, picture_files
 from bpcheck.reporting.output import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,19 +49,27 @@ def generate(
 
 
 def units(cases: list[Case], names: list[str], dtypes: list[str]) -> int:
-    """Progress steps: one per backend x dtype (x device: an accelerator adds some)."""
-    return len(names) * len(dtypes)
+    """Progress steps: one per backend x dtype (x device: an accelerator adds some), and one
+    per case for its pictures."""
+    return len(names) * len(dtypes) + len(cases)
 
 
-def files(doc: dict[str, Any]) -> dict[str, str | bytes]:
-    """results.json, report.md, report.html and the pictures as PNG files (for report.md)."""
-    case = main_case(doc)
-    pngs = plots.draw_all(doc, case) if case else {}
-    names = {p: f"{p}.png" for p in pngs}
+def files(doc: dict[str, Any], progress: Progress | None = None) -> dict[str, str | bytes]:
+    """results.json, report.md, report.html and the pictures as PNG files (for report.md):
+    each case's that say something for it (plots.pictures), the main case's first."""
+    main = main_case(doc)
+    keys = picture_files(doc)
+    pngs: dict[str, bytes] = {}
+    for case in [main] + [c for c in doc.get("cases", {}) if c != main] if main else []:
+        for picture, data in plots.draw_all(doc, case).items():
+            pngs[keys[(case, picture)]] = data
+        if progress:
+            progress.tick(f"pictures of {case}")
+    names = {key: f"{key}.png" for key in pngs}
     out: dict[str, str | bytes] = {results.FILENAME: results.dumps(doc)}
     out["report.md"] = render.markdown(doc, names)
     out["report.html"] = render.page(doc, pngs)
-    out.update({names[p]: data for p, data in pngs.items()})
+    out.update({names[key]: data for key, data in pngs.items()})
     return out
 
 
