@@ -236,7 +236,7 @@ def test_the_heatmap_shows_ulps_over_the_bound():
 
 
 def test_a_shared_row_shows_its_worst_value(monkeypatch):
-    monkeypatch.setattr(plots, "MAX_ROWS", 20)
+    monkeypatch.setattr(plots, "OTHER_ROWS", 20)
     doc = baseline()
     rows = plots.value_rows(doc, "xor-h3")
     assert len(rows) <= 20 and any(len(r.keys) > 1 for r in rows)
@@ -245,7 +245,7 @@ def test_a_shared_row_shows_its_worst_value(monkeypatch):
 
 def test_a_batchs_examples_share_a_row():
     rows = plots.value_rows(baseline(), "deep-mixed")  # 380 quantities
-    assert len(rows) <= plots.MAX_ROWS
+    assert len(rows) <= plots.OTHER_ROWS
     assert sum(len(r.keys) for r in rows) == len({(r["quantity"], r["config"]) for r in
                                                    plots.case_records(baseline(), "deep-mixed")})  # fmt: skip
     assert [r.stage for r in rows] == sorted((r.stage for r in rows), key=plots.STAGES.index)

@@ -78,9 +78,10 @@ CAPTIONS = {
 }
 #: A backend this process does not know, in `backend_style`: grey dots (`styles` gives each its own).
 UNKNOWN_STYLE = ("#7f7f7f", ".")
-#: At most this many value rows in the heatmap and the distance plot (quantities of a batch's
-#: examples share a row first, then neighbouring quantities of a stage).
-MAX_ROWS = 72
+#: At most this many value rows in the heatmap and the distance plot of the main case, and of
+#: any other (quantities of a batch's examples share a row first, then neighbouring quantities
+#: of a stage): the main case's values one by one, the others' in a smaller picture.
+MAX_ROWS, OTHER_ROWS = 72, 40
 #: The heatmap's classes of ULPs/bound: [0, 0.001), [0.001, 0.01), .. (0.5, 1], (1, 2], (2, 10], > 10.
 RATIO_BOUNDS = (0.0, 1e-3, 1e-2, 0.1, 0.25, 0.5, float(np.nextafter(1.0, 2.0)), 2.0, 10.0)
 RATIO_COLORS = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f")
@@ -240,8 +241,10 @@ class Row:
 
 def value_rows(doc: dict[str, Any], case: str) -> list[Row]:
     """The rows, grouped by stage in STAGES' order: a row per quantity and rule; where that is
-    more than MAX_ROWS, a row per quantity of all examples (`net_h1[1-4]`); where still more,
-    neighbouring quantities of a stage share rows (`first ... last (n)`)."""
+    more than MAX_ROWS (OTHER_ROWS for a case other than the main one), a row per quantity of
+    all examples (`net_h1[1-4]`); where still more, neighbouring quantities of a stage share
+    rows (`first ... last (n)`)."""
+    limit = MAX_ROWS if case == main_case(doc) else OTHER_ROWS
     info = doc.get("cases", {}).get(case, {})
     default = info.get("default_config")
     keys = list(dict.fromkeys((r["quantity"], r["config"]) for r in case_records(doc, case)))
@@ -252,7 +255,7 @@ def value_rows(doc: dict[str, Any], case: str) -> list[Row]:
 
     rows = [Row(named(q, c), stage(q, info), [(q, c)]) for q, c in keys]
     rows.sort(key=lambda r: order.get(r.stage, len(order)))  # stable: the layout's order within a stage
-    if len(rows) <= MAX_ROWS:
+    if len(rows) <= limit:
         return rows
     families: dict[tuple[str, str, str], Row] = {}
     numbers: dict[tuple[str, str, str], list[int]] = {}
@@ -269,13 +272,13 @@ def value_rows(doc: dict[str, Any], case: str) -> list[Row]:
             base, c = k[1], k[2]
             fam.label = named(f"{base}[{min(numbers[k])}-{max(numbers[k])}]", c)
     rows = list(families.values())
-    if len(rows) <= MAX_ROWS:
+    if len(rows) <= limit:
         return rows
     by_stage: dict[str, list[Row]] = {}
     for row in rows:
         by_stage.setdefault(row.stage, []).append(row)
     size = 1
-    while sum(math.ceil(len(rs) / size) for rs in by_stage.values()) > MAX_ROWS:
+    while sum(math.ceil(len(rs) / size) for rs in by_stage.values()) > limit:
         size += 1
     out = []
     for s, rs in by_stage.items():
@@ -302,17 +305,25 @@ def _cell_name(cell: tuple[str, str, str]) -> str:
 
 
 def _text_width(texts: Iterable[str], size: float, family: str = "sans-serif") -> float:
-    """The widest of `texts` in inches, as Agg draws them at `size` points."""
+    """The widest of `texts` in inches at `size` points: the sum of its characters' widths as
+    Agg draws each alone (measured once per character; kerning only narrows a text), for the
+    margins of a picture, without laying out every text twice."""
     global _MEASURE
     if _MEASURE is None:
         from matplotlib.backends.backend_agg import RendererAgg
 
         _MEASURE = RendererAgg(10, 10, 72)  # 72 dpi: one pixel a point
     prop = FontProperties(size=size, family=family)
-    widest = max((_MEASURE.get_text_width_height_descent(t, prop, ismath=False)[0] for t in texts), default=0.0)
-    return float(widest) / 72
+    widths = _CHAR_WIDTHS.setdefault((size, family), {})
+    widest = 0.0
+    for t in texts:
+        for ch in set(t) - widths.keys():
+            widths[ch] = float(_MEASURE.get_text_width_height_descent(ch, prop, ismath=False)[0])
+        widest = max(widest, sum(widths[ch] for ch in t))
+    return widest / 72
 
 
+_CHAR_WIDTHS: dict[tuple[float, str], dict[str, float]] = {}
 _MEASURE: Any = None
 
 
@@ -775,7 +786,7 @@ def heatmap_figure(doc: dict[str, Any], case: str) -> Figure:
     left = _text_width(names, 7.5) + 0.25
     right = _text_width(STAGES, 8) + 0.3
     top_in = 0.45 + 0.2 + (0.36 if stagger else 0.2) + 0.25
-    bottom_in = 1.2
+    bottom_in = 1.0
     grid_w, grid_h = max(len(cols), 1) * col_w, max(len(rows), 1) * row_h
     bar_w = min(grid_w, 3.2)  # the colour bar's width; the legend of the blanks beside it
     width = max(left + grid_w + right, left + bar_w + 0.3 + _text_width([_NOT_COMPUTED], 7) + 0.5)
@@ -831,7 +842,7 @@ def heatmap_figure(doc: dict[str, Any], case: str) -> Figure:
         ax.text((js[0] + js[-1]) / 2, 1.0, plain(dt), transform=offset_copy(over, fig=fig, y=lift, units="points"),
                 fontsize=8.5, fontweight="bold", ha="center", va="bottom")  # fmt: skip
     fig.text(0.01, 1 - 0.08 / height, plain(f"{case}: ULPs / bound (1 = at the bound)"), fontsize=10, va="top")
-    cax = fig.add_axes((left / width, 0.75 / height, bar_w / width, 0.13 / height))
+    cax = fig.add_axes((left / width, 0.55 / height, bar_w / width, 0.13 / height))
     cb = fig.colorbar(im, cax=cax, orientation="horizontal", spacing="uniform", extend="max")
     cb.set_ticks(RATIO_BOUNDS, labels=["0", "0.001", "0.01", "0.1", "0.25", "0.5", "1", "2", "10"], fontsize=7)
     cb.set_label("ULPs / bound", fontsize=7.5, labelpad=1)
@@ -841,7 +852,7 @@ def heatmap_figure(doc: dict[str, Any], case: str) -> Figure:
         Line2D([], [], marker="x", color="black", ls="none", label="failing"),
         Line2D([], [], marker="o", mfc="none", color="black", ls="none", label="ill-conditioned"),
     ]
-    at = ((left + bar_w + 0.3) / width, (bottom_in - 0.2) / height)
+    at = ((left + bar_w + 0.3) / width, (bottom_in - 0.12) / height)
     fig.legend(handles=legend, loc="upper left", bbox_to_anchor=at, fontsize=7, frameon=False, borderaxespad=0,
                labelspacing=0.3)  # fmt: skip
     return fig
