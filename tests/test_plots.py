@@ -31,7 +31,7 @@ from matplotlib.text import Text
 
 from bpcheck import backends
 from bpcheck.cli import main
-from bpcheck.reporting import model, plots, results
+from bpcheck.reporting import model, plots, render, results
 from tests.test_report import small_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -414,3 +414,31 @@ def test_pictures_draw_a_document_of_records_alone():
     doc["cases"], doc["curves"] = {}, []
     assert model.picture_files(doc) == {}
     assert not [b for b in model.blocks(doc) if isinstance(b, model.Image)]
+
+
+def test_a_failing_value_is_marked_in_the_heatmap_and_the_distance_plot():
+    doc = fresh(baseline())
+    case = "mazur-2015"
+    bad = next(
+        r
+        for r in plots.case_records(doc, case)
+        if (r["backend"], r["dtype"], r["quantity"]) == ("numpy", "float64", "dE_total/dw5")
+    )
+    bad.update(ulps=300.0, verdict="fail")
+    with plots.no_tex():
+        heat, dist = plots.figure("heatmap", doc, case), plots.figure("distance", doc, case)
+    rows, cols = plots.value_rows(doc, case), plots.columns(doc, case)
+    i = next(k for k, r in enumerate(rows) if r.keys == [("dE_total/dw5", "as-written")])
+    j = cols.index(("numpy", "float64", "cpu"))
+    shown = heat_image(heat).get_array()[i, j]
+    assert shown == pytest.approx(300.0 / bad["allowed_ulps"]) and shown > 1
+    (x,) = [c for c in heat_image(heat).axes.collections if c.get_gid() == "failing"]
+    assert [tuple(p) for p in x.get_offsets()] == [(j, i)]
+    (ring,) = [c for c in panels(dist)["float64"].collections if c.get_gid() == "failing"]
+    assert ring.get_offsets()[0][0] == 300.0
+    assert not [c for c in panels(dist)["float32"].collections if c.get_gid() == "failing"]
+
+
+def test_the_committed_baselines_report_md_has_no_picture_section():
+    md = render.markdown(baseline(), None)  # reports/baseline/ keeps no picture files
+    assert "## Pictures" not in md and ".png" not in md and "## Every value" in md

@@ -70,7 +70,9 @@ def picture_files(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(c, p): p if c == main else f"{p}-{slug[c]}" for c in slug for p in PICTURES}
 
 
-def blocks(doc: dict[str, Any]) -> list[Block]:
+def blocks(doc: dict[str, Any], with_pictures: bool = True) -> list[Block]:
+    """The report's content; `with_pictures=False`: without the Pictures section (report.md of the
+    committed baseline, which has no picture files)."""
     env = doc.get("environment", {})
     recs = doc["records"]
     failing = [r for r in recs if r["verdict"] in FAILING]
@@ -87,7 +89,7 @@ def blocks(doc: dict[str, Any]) -> list[Block]:
     if failing:
         out.append(Heading(2, "Failing values"))
         out.append(_failures(failing))
-    out += _pictures(doc)
+    out += _pictures(doc) if with_pictures else []
     out.append(Heading(2, "Environment"))
     out.append(_environment(env))
     out.append(Heading(2, "Every value"))

@@ -282,8 +282,8 @@ def value_rows(doc: dict[str, Any], case: str) -> list[Row]:
         size += 1
     out = []
     for s, rs in by_stage.items():
-        for k in range(0, len(rs), size):
-            part = rs[k : k + size]
+        for first in range(0, len(rs), size):
+            part = rs[first : first + size]
             keys_ = [key for r in part for key in r.keys]
             label = part[0].label if len(part) == 1 else f"{part[0].label} ... {part[-1].label} ({len(keys_)})"
             out.append(Row(label, s, keys_))
@@ -543,7 +543,7 @@ def _network(doc: dict[str, Any], case: str, listed: bool) -> Figure | None:
     if listing:
         listing.draw(fig, w_in, title_in)
         return fig
-    items = []
+    items: list[tuple[Any, list[tuple[float, float, float]], int | None]] = []
     for name, a, b, own in edge_texts:
         # level text centred on the edge: its box is the text's own (a slanting text's box is far larger)
         t = ax.text(0, 0, text_of(name), fontsize=8, ha="center", va="center", zorder=3,
@@ -926,8 +926,9 @@ def distance_figure(doc: dict[str, Any], case: str) -> Figure:
                        label=plain(b))  # fmt: skip
             bad = [(x, y) for (r, _), x, y in zip(pts, xs, ys) if r["verdict"] in FAILING]
             if bad:
-                ax.scatter(*zip(*bad), marker="o", s=70, facecolors="none", edgecolors="black", linewidths=1.2,
-                           zorder=4, gid="failing")  # fmt: skip
+                bx, by = [x for x, _ in bad], [y for _, y in bad]
+                ax.scatter(bx, by, marker="o", s=70, facecolors="none", edgecolors="black", linewidths=1.2, zorder=4,
+                           gid="failing")  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlim(zero / 2, right)
         first, last = math.ceil(math.log10(zero)) + 1, round(math.log10(right))
@@ -945,7 +946,7 @@ def distance_figure(doc: dict[str, Any], case: str) -> Figure:
         ax.grid(True, axis="x", alpha=0.3)
         ax.set_title(plain(f"{dt}: ULPs to exact (0 at the left edge)"), fontsize=8.5)
         ax.axvline(zero, color="#bbbbbb", lw=0.6, ls=":")
-    handles = [Line2D([], [], marker=look[b][1], color=look[b][0], ls="none", label=plain(b)) for b in who]
+    handles: list[Any] = [Line2D([], [], marker=look[b][1], color=look[b][0], ls="none", label=plain(b)) for b in who]
     handles += [
         Patch(facecolor="#e3e3e3", label="up to the bound"),
         Line2D([], [], marker="|", color="#555555", ls="none", ms=9, label="bound"),

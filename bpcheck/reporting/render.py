@@ -29,7 +29,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 def markdown(doc: dict[str, Any], images: dict[str, str] | None = None) -> str:
     """report.md; `images` maps a picture's key (model.Image.name) to its file name (pictures
     left out when None, and any picture it has no file for)."""
-    out = [_md(b, images) for b in blocks(doc)]
+    out = [_md(b, images) for b in blocks(doc, with_pictures=images is not None)]
     return "\n\n".join(x for x in out if x) + "\n"
 
 
@@ -55,7 +55,7 @@ def _md(b: Block, images: dict[str, str] | None) -> str:
 
 def _md_text(s: str) -> str:
     """`s` with the characters Markdown would read as markup escaped."""
-    return "".join("\\" + c if c in "\\`*_[]<>|#" else c for c in s)
+    return "".join("\\" + c if c in "\\`*_[]<|" else c for c in s)
 
 
 def page(doc: dict[str, Any], pngs: dict[str, bytes]) -> str:
