@@ -102,9 +102,22 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, palette: bool = False) -> bytes:
+    """`fig` as PNG at 100 dpi; `palette`: in 256 colours (a third to a quarter of the bytes, in
+    no more time: these pictures have a few dozen colours and their antialiasing)."""
+    if not palette:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+        return buf.getvalue()
+    from PIL import Image
+
+    fig.set_dpi(100)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
+    small = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    small.save(buf, format="png")
     return buf.getvalue()
 
 
@@ -459,20 +472,25 @@ def _network_geometry(info: dict[str, Any]) -> tuple[dict[str, tuple[float, floa
 
 
 def network_figure(doc: dict[str, Any], case: str) -> Figure:
-    """The network with its labels along the edges where each fits without touching another
-    label or a node; otherwise (a wider network) the edges bare and every parameter listed."""
+    """The network with each parameter's label along its edge where every label fits without
+    touching another label or a node, or lying on another edge; else the weights so and the
+    biases listed beside; else (a wider network) the edges bare and every parameter listed."""
     info = doc["cases"][case]
-    n_labels = sum(len(r) for layer in info["weights"] for r in layer) + sum(map(len, info["biases"]))
-    if n_labels <= 30:
-        fig = _network(doc, case, listed=False)
+    weights = [w for layer in info["weights"] for row in layer for w in row]
+    biases = [b for names in info["biases"] for b in names]
+    tries = [set(), set(biases)] if len(weights) + len(biases) <= 30 else []
+    for listed in tries:
+        fig = _network(doc, case, listed)
         if fig is not None:
             return fig
-    fig = _network(doc, case, listed=True)
+    fig = _network(doc, case, set(weights + biases))
     assert fig is not None
     return fig
 
 
-def _network(doc: dict[str, Any], case: str, listed: bool) -> Figure | None:
+def _network(doc: dict[str, Any], case: str, listed: set[str]) -> Figure | None:
+    """The network picture with the parameters `listed` beside it and every other one on its
+    edge; None where those do not all fit."""
     info = doc["cases"][case]
     labels, weights, biases = info["labels"], info["weights"], info["biases"]
     before, after = info["parameters"], _after(doc, case)
@@ -490,10 +508,11 @@ def _network(doc: dict[str, Any], case: str, listed: bool) -> Figure | None:
     scale = min(0.85, 8.5 / ((depth - 1) * _DX + 2.0), 7.0 / tall)  # inches per data unit: at most ~10 x 8 in
     x0 = -_R - 0.25 - (left_w + 0.15) / scale
     x1 = (depth - 1) * _DX + _R + 0.25 + (right_w + 0.15) / scale
-    y0, y1 = bottom - (0.6 if listed else 1.2), max(y for _, y in pos.values()) + _R + 0.2
+    below = any(len(names) == 1 and names[0] not in listed for names in biases)  # a label under a bias node
+    y0, y1 = bottom - (1.2 if below else 0.6), max(y for _, y in pos.values()) + _R + 0.2
     w_in, h_in = (x1 - x0) * scale, (y1 - y0) * scale
     title_in = 0.4
-    listing = _parameter_lines(info, before, after) if listed else None
+    listing = _parameter_lines(info, before, after, listed) if listed else None
     list_w, list_h = (listing.width, listing.height) if listing else (0.0, 0.0)
     width, height = w_in + list_w, title_in + max(h_in, list_h)
     fig = Figure(figsize=(width, height))
@@ -542,16 +561,17 @@ def _network(doc: dict[str, Any], case: str, listed: bool) -> Figure | None:
             placer.block(ax.text(pos[o][0] + _R + 0.12, pos[o][1], targets[k], ha="left", va="center", fontsize=9))
     if listing:
         listing.draw(fig, w_in, title_in)
-        return fig
+        for t in fig.texts[1:]:
+            placer.block(t)
     items: list[tuple[Any, list[tuple[float, float, float]], int | None]] = []
-    for name, a, b, own in edge_texts:
+    for name, a, b, own in [e for e in edge_texts if e[0] not in listed]:
         # level text centred on the edge: its box is the text's own (a slanting text's box is far larger)
         t = ax.text(0, 0, text_of(name), fontsize=8, ha="center", va="center", zorder=3,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})  # fmt: skip
         fractions = _LEVEL if a[1] == b[1] else _SLANT
         items.append((t, [(a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), 0.0) for f in fractions], own))
     for l, names in enumerate(biases):
-        if len(names) == 1:
+        if len(names) == 1 and names[0] not in listed:
             bx, by = bias_nodes[l]
             t = ax.text(0, 0, text_of(names[0]), ha="center", va="top", fontsize=8)
             items.append((t, [(bx, by - _R - d, 0.0) for d in (0.15, 0.45, 0.75, 1.05)], None))
@@ -598,7 +618,10 @@ class _Listing:
                      family="monospace", va="top", ha="left", linespacing=self.SPACING)  # fmt: skip
 
 
-def _parameter_lines(info: dict[str, Any], before: dict[str, Any], after: dict[str, float]) -> _Listing:
+def _parameter_lines(
+    info: dict[str, Any], before: dict[str, Any], after: dict[str, float], listed: set[str]
+) -> _Listing:
+    """The listing of the parameters `listed`, in the layout's order."""
     labels, rows = info["labels"], []
     for l, layer in enumerate(info["weights"]):
         for j, row in enumerate(layer):
@@ -607,6 +630,7 @@ def _parameter_lines(info: dict[str, Any], before: dict[str, Any], after: dict[s
     for l, names in enumerate(info["biases"]):
         for j, b in enumerate(names):
             rows.append((b, "1 -> " + (",".join(labels[l + 1]) if len(names) == 1 else labels[l + 1][j])))
+    rows = [r for r in rows if r[0] in listed]
     wn, we = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
     lines = [
         plain(f"{p:<{wn}}  {edge:<{we}}  {before[p]:.4g}" + (f" -> {after[p]:.8g}" if p in after else ""))
@@ -975,4 +999,4 @@ def figure(name: str, doc: dict[str, Any], case: str) -> Figure:
 def draw_all(doc: dict[str, Any], case: str) -> dict[str, bytes]:
     """The pictures that say something for `case` (`pictures`), as PNG bytes."""
     with no_tex():
-        return {name: _png(figure(name, doc, case)) for name in pictures(doc, case)}
+        return {name: _png(figure(name, doc, case), palette=True) for name in pictures(doc, case)}
