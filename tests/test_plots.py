@@ -120,6 +120,19 @@ def test_every_backend_has_its_own_colour_and_marker(picture, plugin):
         assert colour[name] == to_hex(backends.declaration(name).color), name
 
 
+def test_a_backend_has_the_same_colour_in_every_picture():
+    """Two backends this process does not know, one with values alone, the other with values
+    and curves: each keeps one colour across the pictures."""
+    doc = many_backends(["zz-stranger", "aa-stranger"])
+    doc["curves"] = [c for c in doc["curves"] if c["backend"] != "aa-stranger"]
+    seen: dict[str, set[str]] = {}
+    with plots.no_tex():
+        for picture in ("training", "heatmap", "distance"):
+            for name, artists in backend_artists(plots.figure(picture, doc, "mazur-2015")).items():
+                seen.setdefault(name, set()).update(*(colours(a) for a in artists))
+    assert all(len(c) == 1 for c in seen.values()), seen
+
+
 def test_a_stranger_gets_a_style_no_known_backend_has(plugin):
     looks = plots.styles([STRANGER, "another-stranger", "numpy"])
     known = {(d.color, d.marker) for d in map(backends.declaration, backends.names())}

@@ -131,8 +131,9 @@ def backend_style(backend: str) -> tuple[str, str]:
 
 def styles(names: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Colour and marker of each backend of `names`: its declared one; a backend this process
-    does not know gets one that no other of `names` (and no known backend) has."""
-    names = list(dict.fromkeys(names))
+    does not know gets one that no other of `names` (and no known backend) has, given in the
+    order of their names."""
+    names = sorted(set(names))
     known = [backends.declaration(n) for n in backends.names()]
     out: dict[str, tuple[str, str]] = {}
     for n in names:
@@ -149,22 +150,43 @@ def styles(names: Iterable[str]) -> dict[str, tuple[str, str]]:
 
 # --- the document, per case --------------------------------------------------------------------
 
-_INDEX: dict[int, tuple[list[Any], dict[str, list[dict[str, Any]]]]] = {}
+
+@dataclass
+class _Index:
+    """What every picture of a document reads: its records by case, and each backend's style."""
+
+    records: list[Any]  # the document's list, to tell it from another
+    count: int
+    by_case: dict[str, list[dict[str, Any]]]
+    looks: dict[str, tuple[str, str]]
+
+
+_INDEX: list[_Index] = []  # the last document's
+
+
+def _index(doc: dict[str, Any]) -> _Index:
+    recs = doc["records"]
+    if not _INDEX or _INDEX[0].records is not recs or _INDEX[0].count != len(recs):
+        by: dict[str, list[dict[str, Any]]] = {}
+        for r in recs:
+            if "count" not in r:
+                by.setdefault(r["case"], []).append(r)
+        names = [r["backend"] for r in recs] + [c["backend"] for c in doc.get("curves", [])]
+        _INDEX[:] = [_Index(recs, len(recs), by, styles(names))]
+    return _INDEX[0]
 
 
 def case_records(doc: dict[str, Any], case: str) -> list[dict[str, Any]]:
     """The case's records that stand for one value each (a wide case's counted passes,
     bpcheck/compact.py, stand for many and have no value: they are not drawn)."""
-    recs = doc["records"]
-    key = id(recs)
-    if key not in _INDEX or _INDEX[key][0] is not recs:
-        by: dict[str, list[dict[str, Any]]] = {}
-        for r in recs:
-            if "count" not in r:
-                by.setdefault(r["case"], []).append(r)
-        _INDEX.clear()  # one document at a time
-        _INDEX[key] = (recs, by)
-    return _INDEX[key][1].get(case, [])
+    return _index(doc).by_case.get(case, [])
+
+
+def looks(doc: dict[str, Any], names: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Colour and marker of each backend of `names` (in their order), the same in every
+    picture of `doc` (`styles` of all its backends)."""
+    every = _index(doc).looks
+    return {n: every[n] if n in every else styles([n])[n] for n in dict.fromkeys(names)}
 
 
 def _curves(doc: dict[str, Any], case: str) -> list[dict[str, Any]]:
@@ -673,7 +695,7 @@ def _who(c: dict[str, Any]) -> str:
 def training_figure(doc: dict[str, Any], case: str) -> Figure:
     known = {n: k for k, n in enumerate(backends.names())}
     curves = sorted(_curves(doc, case), key=lambda c: known.get(c["backend"], len(known)))  # reference first
-    look = styles(c["backend"] for c in curves)
+    look = looks(doc, (c["backend"] for c in curves))
     dtypes = list(dict.fromkeys(c["dtype"] for c in curves))
     config = curves[0]["config"]
     heights = [3.0] + [2.2] * len(dtypes)
@@ -800,7 +822,7 @@ _NOT_COMPUTED = "not computed (slow, unavailable, not run)"
 def heatmap_figure(doc: dict[str, Any], case: str) -> Figure:
     rows, cols = value_rows(doc, case), columns(doc, case)
     g = grid(doc, case, rows, cols)
-    look = styles(c[0] for c in cols)
+    look = looks(doc, (c[0] for c in cols))
     names = [plain(r.label) for r in rows]
     heads = [plain(_cell_name(c)) for c in cols]
     row_h = 0.15
@@ -894,7 +916,7 @@ def distance_figure(doc: dict[str, Any], case: str) -> Figure:
     dtypes = [dt for dt in ("float64", "float32") if any(r["dtype"] == dt for r in recs)]
     dtypes += list(dict.fromkeys(r["dtype"] for r in recs if r["dtype"] not in dtypes))
     who = list(dict.fromkeys(r["backend"] for r in recs))
-    look = styles(who)
+    look = looks(doc, who)
     names = [plain(r.label) for r in rows]
     left = _text_width(names, 7.5) + 0.25
     panel_w, row_h = 3.4, 0.15
