@@ -1,9 +1,16 @@
 """Both uses of the walk: a file of values written by hand (`check_written`) and the values a
-backend computed (`check_computed`). Everything exact runs on the reference's exact numbers."""
+backend computed (`check_computed`). Everything exact runs on the reference's exact numbers.
+
+Any network the case format describes: the formula table (formulas.py) is derived from the
+case, so a value is split into wrong, carried and rounding on a 2-2-1 network without biases as
+on the post's. Hand-written values whose deltas have the other sign, delta = -dE/dnet, with
+updates w + eta * delta * x, are checked under that convention (`SIGN_CONVENTION`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import MAX_PREC, Context, Decimal, localcontext
 from typing import Any
 
@@ -13,22 +20,14 @@ from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.oracle import as_decimal_case, as_dtype_case, rounded_parameters
 from bpcheck.reference.ulps import ulps
 from bpcheck.verify import formulas
-from bpcheck.verify.mistakes import CATALOGUE, Mistake, correct_step, run
+from bpcheck.verify.mistakes import CATALOGUE, CONSISTENT, SIGN_CONVENTION, Mistake, correct_step, run
 from bpcheck.verify.values import Written
-from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
+from bpcheck.verify.walk import Match, Walk, digits, walk
 
 Num = Any
 #: How far the exact value itself may be off, relative: the two 60-digit libraries agree to this
 #: (tests/test_reference.py), so digits written beyond the 55th are not judged.
 EXACT_UNCERTAINTY = Decimal("1e-55")
-NO_TABLE = "no per-quantity formulas for this network yet: wrong values are not split into wrong and carried"
-
-
-Recompute = Callable[[str], "tuple[Num, Agrees] | None"]
-
-
-def _no_formula(q: str) -> tuple[Num, Agrees] | None:
-    return None
 
 
 def _dec(x: Num) -> Decimal:
@@ -57,53 +56,156 @@ def verdict(w: Written, exact: Decimal) -> str:
 
 
 def applicable(case: Case, config: Config) -> tuple[list[Mistake], dict[str, str]]:
-    """The mistakes that can be made on `case` under `config`, and why the others cannot."""
-    why = {m.id: m.not_applicable(case, config) for m in CATALOGUE}
-    return [m for m in CATALOGUE if why[m.id] is None], {k: v for k, v in why.items() if v is not None}
+    """The mistakes that can be made on `case` under `config`, and why the others cannot (the
+    catalogue's conventions are not mistakes and are in neither)."""
+    mistakes = [m for m in CATALOGUE if m.kind == "mistake"]
+    why = {m.id: m.not_applicable(case, config) for m in mistakes}
+    return [m for m in mistakes if why[m.id] is None], {k: v for k, v in why.items() if v is not None}
 
 
-def check_written(case: Case, config: Config, written: dict[str, Written]) -> Walk:
-    """The walk of hand-written values: each compared at the precision it is written in with the
-    exact value from the case's decimals (what a person works from), by `verdict`."""
-    a = arith.exact()
-    dcase = as_decimal_case(case, a)
-    params = dcase.parameters
-    exact = correct_step(dcase, params, config, a)
-    usable, not_applicable = applicable(case, config)
-    mistakes = {m: run(m, dcase, params, config, a) for m in usable}
+def _order(case: Case) -> list[tuple[str, str]]:
+    return [(q.name, q.stage) for q in case.layout.step_quantities]
 
-    def agrees(q: str, target: Num) -> bool:
-        return verdict(written[q], _dec(target)) == "ok"
 
-    def too_coarse(q: str) -> bool:
-        return verdict(written[q], _dec(exact[q])) == "too-coarse"
+@dataclass
+class HandCheck:
+    """Hand-written values checked under one rule and one sign convention: the exact step, the
+    ways to recompute each value from the others, and the walk."""
 
-    notes = _misprinted(case, written)
-    recompute: Recompute = _no_formula
-    if case.is_posts_network:
+    case: Case
+    config: Config
+    written: dict[str, Written]
+    sign: int = 1
+    explain: bool = True
+
+    def __post_init__(self) -> None:
+        a = self.a = arith.exact()
+        dcase = as_decimal_case(self.case, a)
+        params = dcase.parameters
         with a.context():
-            own = {q: a.parse(w.text) for q, w in written.items()}
-            env = {**formulas.leaves(dcase, params, a), **exact}
-        t = formulas.table(dcase, config, a)
+            self.table = formulas.table(dcase, self.config, a, self.sign)
+            self.fixed = formulas.leaves(dcase, params, a)
+            self.exact = correct_step(dcase, params, self.config, a, self.sign)
+            self.env = {**self.fixed, **{q: a.parse(w.text) for q, w in self.written.items()}}
+            self.half = {q: a.parse(str(w.unit / 2)) for q, w in self.written.items()}
+        self.own = formulas.Own(self.table, self.written, self.fixed)
+        usable, self.not_applicable = applicable(self.case, self.config)
+        self.mistakes = {m: run(m, dcase, params, self.config, a, self.sign) for m in usable} if self.explain else {}
 
-        def tolerance(q: str, value: Num, deps: list[str]) -> Agrees:
-            """Half a unit of the written value, plus what half a unit of each given input (each
-            correctly rounded, it is within that of what was used) moves it."""
-            f, slack = t[q], written[q].unit / 2
-            for d in deps:
-                args = [own.get(x, env[x]) for x in f.deps]
-                bumped = [x + a.parse(str(written[d].unit / 2)) if n == d else x for n, x in zip(f.deps, args)]
-                slack += abs(_dec(f.fn(*bumped)) - _dec(value))
-            return lambda q, target: within(written[q].value, _dec(target), slack)
+    def agrees(self, q: str, target: Num) -> bool:
+        return verdict(self.written[q], _dec(target)) == "ok"
 
-        recompute = _in_context(a, local_recompute(t, own, env, tolerance))
+    def too_coarse(self, q: str) -> bool:
+        return verdict(self.written[q], _dec(self.exact[q])) == "too-coarse"
 
-    else:
-        notes.append(NO_TABLE)
-    order = [(q.name, q.stage) for q in case.layout.step_quantities]
-    given = {q: w.value for q, w in written.items()}
-    shown = {q: w.text for q, w in written.items()}
-    return walk(order, given, shown, exact, agrees, mistakes, recompute, not_applicable, notes, too_coarse)
+    def follows(self, q: str, way: formulas.Way) -> Match:
+        """Whether the value written for q follows from way: within half a unit of its last
+        digit of the way's value from the values as written, plus what half a unit of the last
+        digit of each given input moves that value (the person may have kept more digits than
+        they wrote)."""
+        with self.a.context():
+            value = way.value(self.env)
+            w = self.written[q]
+            ok = within(w.value, _dec(value), w.unit / 2)
+            if not ok and way.used:
+                slack = Decimal(0)
+                for d in way.used:
+                    moved = [way.value({**self.env, d: self.env[d] + s}) for s in (self.half[d], -self.half[d])]
+                    slack += max(abs(_dec(x) - _dec(value)) for x in moved)
+                ok = within(w.value, _dec(value), w.unit / 2 + slack)
+            return Match(value, ok, way.used, way.text(self.written))
+
+    def recompute(self, q: str) -> Iterator[Match]:
+        for way in self.own.ways(q):
+            yield self.follows(q, way)
+
+    def walk(self) -> Walk:
+        shown = {q: w.text for q, w in self.written.items()}
+        given = {q: w.value for q, w in self.written.items()}
+        notes = _misprinted(self.case, self.written)
+        w = walk(
+            _order(self.case),
+            given,
+            shown,
+            self.exact,
+            self.agrees,
+            self.mistakes,
+            self.recompute,
+            self.not_applicable,
+            notes,
+            self.too_coarse,
+        )
+        return w
+
+
+def check_written(case: Case, config: Config, written: dict[str, Written], explain: bool = True) -> Walk:
+    """The walk of hand-written values: each compared at the precision it is written in with the
+    exact value from the case's decimals (what a person works from), by `verdict`. When the
+    deltas given have the other sign (delta = -dE/dnet) and the updates given go with it
+    (w + eta * delta * x), everything is checked under that convention, and the walk says so."""
+    plain = HandCheck(case, config, written, 1, explain)
+    w = plain.walk()
+    deltas = [q for q, _ in _order(case) if q in written and q.startswith("delta_")]
+    if not deltas:
+        return w
+    other = HandCheck(case, config, written, -1, explain)
+    wc = other.walk()
+    if _fitting(wc, deltas) <= _fitting(w, deltas):
+        return w
+    update = _update_sign(case, written, other)
+    if update is not None and update[1] > 0:
+        q, _, delta = update
+        w.notes.append(
+            f"{delta} is written with the other sign, delta = -dE/dnet, but {q} goes with delta = dE/dnet "
+            f"(w - eta * delta * x): with delta = -dE/dnet the update is w + eta * delta * x, so the "
+            "sign is a slip here, not a convention"
+        )
+        return w
+    changed = {q for q in other.exact if other.exact[q] != plain.exact[q]}
+    for c in wc.quantities:
+        c.convention = c.quantity in changed
+    wc.convention = SIGN_CONVENTION.id
+    if update is None:
+        wc.notes.append(
+            f"{CONSISTENT}: no update is given to confirm it; with delta = -dE/dnet the update is w + eta * delta * x"
+        )
+    return wc
+
+
+def _fitting(w: Walk, deltas: list[str]) -> int:
+    """How many of the deltas are ok (or only rounded) in walk w."""
+    return sum(c.status in ("ok", "rounding") for c in w.quantities if c.quantity in deltas)
+
+
+def _update_sign(case: Case, written: dict[str, Written], c: HandCheck) -> tuple[str, int, str] | None:
+    """(update, sign, delta) for the first update written whose weight's delta is written too:
+    sign -1 when the update is w + eta * delta * x with the written delta (the convention), +1
+    when it is w - eta * delta * x; None when no such pair is written (or in a batch, where
+    the gradient sums over examples)."""
+    lay = case.layout
+    if lay.batch != 1:
+        return None
+    for q, _ in _order(case):
+        if not (q.endswith("+") and q in written and q[:-1] in lay.weights):
+            continue
+        p = q[:-1]
+        l, j, k = next(
+            (l, j, k)
+            for l, layer in enumerate(lay.w)
+            for j, row in enumerate(layer)
+            for k, w in enumerate(row)
+            if w == p
+        )
+        delta = f"delta_{lay.labels[l + 1][j]}"
+        if delta not in written:
+            continue
+        x = lay.inputs[k] if l == 0 else f"out_{lay.labels[l][k]}"
+        with c.a.context():
+            step = c.env["eta"] * c.env[delta] * (c.env[x] if x in c.env else c.exact[x])
+            p0, mine = c.env[p], c.env[q]
+            sign = -1 if abs(mine - (p0 + step)) < abs(mine - (p0 - step)) else 1
+        return q, sign, delta
+    return None
 
 
 def _misprinted(case: Case, written: dict[str, Written]) -> list[str]:
@@ -114,16 +216,6 @@ def _misprinted(case: Case, written: dict[str, Written]) -> list[str]:
         for f in case.published
         if f.not_correctly_rounded and f.quantity in written and written[f.quantity].value == Decimal(f.value)
     ]
-
-
-def _in_context(a: arith.Arithmetic, inner: Recompute) -> Recompute:
-    """`inner`, run inside the number type's precision context."""
-
-    def recompute(q: str) -> tuple[Num, Agrees] | None:
-        with a.context():
-            return inner(q)
-
-    return recompute
 
 
 def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dict[str, float]) -> Walk:
@@ -141,18 +233,18 @@ def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dic
     def agrees(q: str, target: Num) -> bool:
         return ulps(values[q], _dec(target), dtype) <= bounds[q]
 
-    notes: list[str] = []
-    recompute: Recompute = _no_formula
-    if case.is_posts_network:
+    with a.context():
         plain, rule = formulas.table(dcase, PLAIN, a), formulas.table(dcase, case.config, a)
         t = {q: (rule if q.endswith("+") else plain)[q] for q in plain}
-        with a.context():
-            own = {q: a.num(v) for q, v in values.items()}
-            env = {**formulas.leaves(dcase, params, a), **exact}
-        recompute = _in_context(a, local_recompute(t, own, env, lambda q, v, deps: agrees))
+        fixed = formulas.leaves(dcase, params, a)
+        env = {**fixed, **{q: a.num(v) for q, v in values.items()}}
+    own = formulas.Own(t, values, fixed)
 
-    else:
-        notes.append(NO_TABLE)
-    order = [(q.name, q.stage) for q in case.layout.step_quantities]
+    def recompute(q: str) -> Iterator[Match]:
+        for way in own.ways(q):
+            with a.context():
+                value = way.value(env)
+            yield Match(value, agrees(q, value), way.used, way.text(values))
+
     shown = {q: repr(v) for q, v in values.items()}
-    return walk(order, dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, notes)
+    return walk(_order(case), dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, [])
