@@ -13,7 +13,7 @@ from bpcheck.reference.case import MAIN_CASE, Case, CaseError, bundled_cases, lo
 from bpcheck.verify.check import check_written
 from bpcheck.verify.implementation import LoadError, load_backend, verify_backend
 from bpcheck.verify.mistakes import CATALOGUE
-from bpcheck.verify.render import cell_json, cells_text, walk_text
+from bpcheck.verify.render import cell_json, cells_text, heading, walk_text
 from bpcheck.verify.values import ValuesError, case_of, read_values
 
 NAME = "verify"
@@ -70,7 +70,7 @@ def _values(case: Case, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(values_document(case, config, args.values, w), indent=1))
     else:
-        print("\n".join([f"{case.name} under {config}, {args.values}:", *walk_text(w, "you wrote")]))
+        print("\n".join([heading(case, config, args.values), *walk_text(w, "you wrote")]))
     return 1 if w.failed else 0
 
 

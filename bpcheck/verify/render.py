@@ -6,6 +6,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from bpcheck.reference.case import Case
 from bpcheck.verify.implementation import CellResult
 from bpcheck.verify.mistakes import CONSISTENT
 from bpcheck.verify.walk import Checked, Walk
@@ -43,6 +44,13 @@ def cell_json(c: CellResult) -> dict[str, Any]:
         "trajectory_failures": c.trajectory_failures,
         "walk": walk_json(c.walk) if c.walk else None,
     }
+
+
+def heading(case: Case, config: str, source: str) -> str:
+    """'mazur-2015 under as-written (the post's rule: ...), my.values:': the rule by its id and in
+    the words of its `doc`, which a reader of the source understands."""
+    doc = case.configs[config].doc.strip().rstrip(".")
+    return f"{case.name} under {config}" + (f" ({doc})" if doc else "") + f", {source}:"
 
 
 TOO_COARSE = "not verified: one unit of the last digit written is as large as the value; write more digits"

@@ -8,8 +8,9 @@
 
 or, shorter, one `quantity = value` a line without quotes or table.
 
-Names are the project's vocabulary (reference/quantities.py). A value is kept exactly as
-written, because its precision is part of it: `0.40` claims two decimals, `0.4` one.
+Names are the project's vocabulary (reference/quantities.py). A value is a number or a string
+("0.755", as case files take them), and is kept exactly as written either way, because its
+precision is part of it: `0.40` claims two decimals, `0.4` one.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
     for name, v in raw["values"].items():
         where = f"{source}:{line_of.get(name, 0)}"
         _check_name(name, known, where)
+        if isinstance(v, str):  # "0.755": a number as a string, as case files take them, every digit kept
+            v = _decimal(v.strip(), f"{where}: {name}")
+            if not v.is_finite():
+                raise ValuesError(f"{where}: {name}: expected a finite number, got {str(v)!r}")
         if isinstance(v, bool) or not isinstance(v, (Decimal, int)):
             raise ValuesError(f"{where}: {name}: expected a decimal number, got {v!r}")
         if not Decimal(v).is_finite():
@@ -95,6 +100,13 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
     if not out:
         raise ValuesError(f"{source}: no values in the [values] table")
     return out
+
+
+def _decimal(text: str, where: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValuesError(f"{where}: expected a decimal number, got {text!r}") from None
 
 
 def _check_name(name: str, known: list[str], where: str) -> None:
