@@ -21,6 +21,9 @@ from bpcheck.reference.ulps import ulp, ulps
 
 #: The verdicts that make a run fail.
 FAILING = ("fail", "not-reproduced")
+#: A printed figure's verdicts: the value agrees with it; it is not the exact value but follows from
+#: the source's own earlier printed figures (bpcheck/verify/printed.py); neither.
+FIGURE_VERDICTS = ("reproduced", "reproduced-from-printed", "not-reproduced")
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,13 @@ class Record:
     allowed_ulps: float | None  # the bound in ULPs of the dtype at the exact value (None: infinite)
     condition: float | None  # the bound in units of the value's own rounding, u |exact| (None: exact 0)
     published: str | None
-    verdict: str  # pass | ill-conditioned | fail; for a published figure reproduced | not-reproduced
+    verdict: str  # pass | ill-conditioned | fail; for a published figure one of FIGURE_VERDICTS
     config: str
     measured: str  # after-update | loss-of-last-step
     error: str | None = None
     bound: float | None = None  # the allowed |value - exact|, absolute (None: infinite)
     kink: bool = False  # taken at a point where the function is not differentiable
+    from_printed: dict[str, Any] | None = None  # reproduced-from-printed: the printed figures it follows from
 
     @property
     def failed(self) -> bool:
@@ -104,10 +108,14 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
     v = _number(value)
     if v is None and error is None:
         error = f"not a number: {value!r}"
-    verdict = "fail" if v is None else tolerance.verdict(v, exact, allowance)
+    verdict = verdict_of_value = "fail" if v is None else tolerance.verdict(v, exact, allowance)
+    from_printed = None
     if t.published is not None:
         ok = verdict != "fail" and v is not None and figure_agrees(v, t.published, allowance)
         verdict = "reproduced" if ok else "not-reproduced"
+        derived = None if ok or v is None or verdict_of_value == "fail" else _from_printed(case, t.published)
+        if derived is not None:
+            verdict, from_printed = "reproduced-from-printed", derived.as_json()
     d = None if v is None else ulps(v, exact, cell.dtype)
     one = ulp(exact, cell.dtype)
     own = abs(float(exact)) * UNIT_ROUNDOFF[cell.dtype]  # the value's own rounding (0 if it underflows)
@@ -129,7 +137,24 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
         error=error,
         bound=float(f"{allowance.radius:.4g}") if math.isfinite(allowance.radius) else None,
         kink=allowance.kink,
+        from_printed=from_printed,
     )
+
+
+def from_printed_text(d: dict, config: str | None = None) -> str:
+    """'out_h1 = 0.6011, out_h2 = 0.5474 (under output-first)': what a reproduced-from-printed
+    figure follows from (bpcheck/verify/printed.py); the rule only where it is not `config`."""
+    where = ", ".join(d.get("figures") or []) or "the case's data"
+    extra = [f"under {d['config']}"] if d.get("config") and d.get("config") != config else []
+    extra += ["delta = -dE/dnet"] if d.get("convention") else []
+    return where + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def _from_printed(case: Case, figure: Figure) -> Any:
+    """How `figure` follows from the source's earlier printed figures, or None."""
+    from bpcheck.verify.printed import from_printed  # imported here: verify imports the matrix, which imports this
+
+    return from_printed(case, figure)
 
 
 def _round(x: float) -> float:

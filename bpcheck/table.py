@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from bpcheck.judge import from_printed_text
 from bpcheck.matrix import Record
 
 
@@ -58,5 +59,10 @@ def _post_verdict(by_backend: dict[str, Record]) -> str:
     published = [r for r in by_backend.values() if r.published is not None]
     if not published:
         return ""
-    bad = [r.backend for r in published if r.verdict != "reproduced"]
-    return "not reproduced by " + ", ".join(bad) if bad else "reproduced"
+    bad = [r.backend for r in published if r.verdict not in ("reproduced", "reproduced-from-printed")]
+    if bad:
+        return "not reproduced by " + ", ".join(bad)
+    derived = next((r for r in published if r.from_printed), None)
+    if derived is None:
+        return "reproduced"
+    return "reproduced-from-printed: " + from_printed_text(derived.from_printed or {}, derived.config)

@@ -8,7 +8,8 @@ Records are matched on (case, backend, dtype, device, quantity, config). A regre
   they differ (or are not recorded); growth between the two is listed as moved with the environment;
 - a lost value: a value of a cell (backend-dtype-device) and case still present is missing;
 - a disappeared cell or case: a backend-dtype-device, or a case, that produced values no longer does.
-Appeared cells and values, fixed values and environment changes are reported only.
+Appeared cells and values, fixed values, printed figures between `reproduced` and
+`reproduced-from-printed`, and environment changes are reported only.
 
 Growth threshold, max(2 ULPs, 50% of the old distance, 10% of the value's bound): a correct
 change of summation order, FMA use or libm moves a one-step value (0-4 ULPs from exact here) by
@@ -27,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpcheck.judge import Cell, Record
+from bpcheck.judge import FIGURE_VERDICTS, Cell, Record
 from bpcheck.reporting.results import failing, records
 
 Key = tuple[str, str, str, str, str, str]
@@ -75,6 +76,8 @@ class Diff:
     added: list[Record] = field(default_factory=list)
     changed: int = 0  # values not bit-identical
     exact_changed: list[tuple[Record, Record]] = field(default_factory=list)
+    #: a printed figure now reproduced where it followed from printed figures, or the converse (report only)
+    figures_changed: list[tuple[Record, Record]] = field(default_factory=list)
     cells_appeared: list[str] = field(default_factory=list)
     cells_disappeared: list[str] = field(default_factory=list)
     cases_disappeared: list[str] = field(default_factory=list)
@@ -122,6 +125,8 @@ def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
             d.became_ill_conditioned.append((o, n))
         elif failing(o) and not failing(n):
             d.fixed.append((o, n))
+        elif o.verdict != n.verdict and {o.verdict, n.verdict} <= set(FIGURE_VERDICTS):
+            d.figures_changed.append((o, n))
         if o.ulps is not None and n.ulps is not None and n.ulps - o.ulps > growth_threshold(o):
             allowed = growth_threshold(o) if d.same_environment else environment_threshold(o)
             (d.grew if n.ulps - o.ulps > allowed else d.moved_with_environment).append((o, n))
@@ -226,6 +231,10 @@ def render(d: Diff, old_label: str, new_label: str) -> str:
     section("cases disappeared", d.cases_disappeared)
     section("cells appeared", d.cells_appeared)
     section("fixed", [f"{_name(n)}: {o.verdict} -> {n.verdict}" for o, n in d.fixed])
+    section(
+        "printed figures now judged otherwise (not a regression)",
+        [f"{_name(n)}: {o.verdict} -> {n.verdict}" for o, n in d.figures_changed],
+    )
     if d.changed:
         lines.append(f"values not bit-identical: {d.changed}")
     if d.added:

@@ -20,7 +20,7 @@ from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.oracle import as_decimal_case, as_dtype_case, rounded_parameters
 from bpcheck.reference.ulps import ulps
 from bpcheck.verify import formulas
-from bpcheck.verify.mistakes import CATALOGUE, CONSISTENT, SIGN_CONVENTION, Mistake, correct_step, run
+from bpcheck.verify.mistakes import CATALOGUE, CONSISTENT, SIGN_CONVENTION, Mistake, correct_step, run, table_of
 from bpcheck.verify.values import Written
 from bpcheck.verify.walk import Match, Walk, digits, walk
 
@@ -28,6 +28,8 @@ Num = Any
 #: How far the exact value itself may be off, relative: the two 60-digit libraries agree to this
 #: (tests/test_reference.py), so digits written beyond the 55th are not judged.
 EXACT_UNCERTAINTY = Decimal("1e-55")
+#: How many ways of a mistake's formulas are tried on a person's own values (the plainest first).
+MISTAKE_WAYS = 8
 
 
 def _dec(x: Num) -> Decimal:
@@ -90,7 +92,13 @@ class HandCheck:
             self.half = {q: a.parse(str(w.unit / 2)) for q, w in self.written.items()}
         self.own = formulas.Own(self.table, self.written, self.fixed)
         usable, self.not_applicable = applicable(self.case, self.config)
-        self.mistakes = {m: run(m, dcase, params, self.config, a, self.sign) for m in usable} if self.explain else {}
+        if not self.explain:
+            usable = []
+        self.mistakes = {m: run(m, dcase, params, self.config, a, self.sign) for m in usable}
+        with a.context():
+            tables = {m: table_of(m, dcase, self.config, a, self.sign) for m in usable}
+        self.mistaken = {m: formulas.Own(t, self.written, self.fixed) for m, t in tables.items()}
+        self._memo: dict[formulas.Way, Num] = {}  # every way's value on the values as written
 
     def agrees(self, q: str, target: Num) -> bool:
         return verdict(self.written[q], _dec(target)) == "ok"
@@ -103,17 +111,35 @@ class HandCheck:
         digit of the way's value from the values as written, plus what half a unit of the last
         digit of each given input moves that value (the person may have kept more digits than
         they wrote)."""
+        return Match(way.used, way.text(self.written), lambda: self._follows(q, way))
+
+    def _follows(self, q: str, way: formulas.Way) -> tuple[Num, bool]:
         with self.a.context():
-            value = way.value(self.env)
+            value = way.value(self.env, self._memo)
             w = self.written[q]
             ok = within(w.value, _dec(value), w.unit / 2)
             if not ok and way.used:
                 slack = Decimal(0)
                 for d in way.used:
-                    moved = [way.value({**self.env, d: self.env[d] + s}) for s in (self.half[d], -self.half[d])]
+                    moved = [
+                        way.value({**self.env, d: self.env[d] + s}, {}, self._memo, d)
+                        for s in (self.half[d], -self.half[d])
+                    ]
                     slack += max(abs(_dec(x) - _dec(value)) for x in moved)
                 ok = within(w.value, _dec(value), w.unit / 2 + slack)
-            return Match(value, ok, way.used, way.text(self.written))
+            return value, ok
+
+    def explain_own(self, q: str) -> list[str]:
+        """The mistakes whose formulas give the value written for q from the person's own
+        earlier values (the first few ways of each). A mistake that does not change q's exact
+        value does not change its formulas either: it is not tried."""
+        out = []
+        for m, own in self.mistaken.items():
+            if self.mistakes[m][q] == self.exact[q]:
+                continue
+            if any(self.follows(q, w).agrees for w in own.ways(q)[:MISTAKE_WAYS]):
+                out.append(m.id)
+        return out
 
     def recompute(self, q: str) -> Iterator[Match]:
         for way in self.own.ways(q):
@@ -134,6 +160,7 @@ class HandCheck:
             self.not_applicable,
             notes,
             self.too_coarse,
+            self.explain_own,
         )
         return w
 
@@ -143,15 +170,26 @@ def check_written(case: Case, config: Config, written: dict[str, Written], expla
     exact value from the case's decimals (what a person works from), by `verdict`. When the
     deltas given have the other sign (delta = -dE/dnet) and the updates given go with it
     (w + eta * delta * x), everything is checked under that convention, and the walk says so."""
+    return choose(case, config, written, explain)[1]
+
+
+def choose(case: Case, config: Config, written: dict[str, Written], explain: bool = True) -> tuple[HandCheck, Walk]:
+    """check_written's walk, and the check it was made with (its sign convention's)."""
     plain = HandCheck(case, config, written, 1, explain)
     w = plain.walk()
     deltas = [q for q, _ in _order(case) if q in written and q.startswith("delta_")]
-    if not deltas:
-        return w
+    flipped = [
+        q
+        for q in deltas
+        if w.get(q).status not in ("ok", "rounding")  # type: ignore[union-attr]
+        and written[q].value * _dec(plain.exact[q]) < 0
+    ]
+    if not flipped:  # no delta has the other sign: nothing to try
+        return plain, w
     other = HandCheck(case, config, written, -1, explain)
     wc = other.walk()
     if _fitting(wc, deltas) <= _fitting(w, deltas):
-        return w
+        return plain, w
     update = _update_sign(case, written, other)
     if update is not None and update[1] > 0:
         q, _, delta = update
@@ -160,7 +198,7 @@ def check_written(case: Case, config: Config, written: dict[str, Written], expla
             f"(w - eta * delta * x): with delta = -dE/dnet the update is w + eta * delta * x, so the "
             "sign is a slip here, not a convention"
         )
-        return w
+        return plain, w
     changed = {q for q in other.exact if other.exact[q] != plain.exact[q]}
     for c in wc.quantities:
         c.convention = c.quantity in changed
@@ -169,7 +207,7 @@ def check_written(case: Case, config: Config, written: dict[str, Written], expla
         wc.notes.append(
             f"{CONSISTENT}: no update is given to confirm it; with delta = -dE/dnet the update is w + eta * delta * x"
         )
-    return wc
+    return other, wc
 
 
 def _fitting(w: Walk, deltas: list[str]) -> int:
@@ -240,11 +278,16 @@ def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dic
         env = {**fixed, **{q: a.num(v) for q, v in values.items()}}
     own = formulas.Own(t, values, fixed)
 
+    memo: dict[formulas.Way, Any] = {}
+
+    def compute(q: str, way: formulas.Way) -> tuple[Num, bool]:
+        with a.context():
+            value = way.value(env, memo)
+        return value, agrees(q, value)
+
     def recompute(q: str) -> Iterator[Match]:
         for way in own.ways(q):
-            with a.context():
-                value = way.value(env)
-            yield Match(value, agrees(q, value), way.used, way.text(values))
+            yield Match(way.used, way.text(values), lambda way=way: compute(q, way))
 
     shown = {q: repr(v) for q, v in values.items()}
     return walk(_order(case), dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, [])

@@ -304,7 +304,7 @@ def evaluate(t: Mapping[str, Formula], env: Mapping[str, Num]) -> dict[str, Num]
 #: Forward values, errors and updates are used as given.
 BYPASSABLE = re.compile(r"^(d|delta_)")
 #: At most this many ways to compute one value (the first ones bypass the fewest given values).
-CAP = 64
+CAP = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -318,15 +318,25 @@ class Way:
     args: tuple[Way, ...] = ()
     used: tuple[str, ...] = ()
 
-    def value(self, env: Mapping[str, Num], memo: dict[int, Num] | None = None) -> Num:
-        """The value from `env` (the leaves and the given values)."""
+    def value(
+        self,
+        env: Mapping[str, Num],
+        memo: dict[Way, Num] | None = None,
+        base: Mapping[Way, Num] | None = None,
+        moved: str | None = None,
+    ) -> Num:
+        """The value from `env` (the leaves and the given values). `memo` keeps the values of
+        the ways computed on this `env`; `base`, those computed on an env that differs from this
+        one only in the given value `moved` (a way that does not use it is taken from there)."""
         if self.kind != "formula":
             return env[self.name]
+        if base is not None and moved not in self.used and self in base:
+            return base[self]
         memo = {} if memo is None else memo
-        if id(self) not in memo:
+        if self not in memo:
             assert self.formula is not None
-            memo[id(self)] = self.formula.fn(*(w.value(env, memo) for w in self.args))
-        return memo[id(self)]
+            memo[self] = self.formula.fn(*(w.value(env, memo, base, moved) for w in self.args))
+        return memo[self]
 
     def text(self, given: Collection[str]) -> str:
         """The formula with each input by name; a given input that is bypassed, in brackets."""
@@ -340,7 +350,7 @@ class Way:
     def recomputed(self, env: Mapping[str, Num], given: Collection[str]) -> dict[str, Num]:
         """The value of each input shown by name in `text` that is computed, not given."""
         out: dict[str, Num] = {}
-        memo: dict[int, Num] = {}
+        memo: dict[Way, Num] = {}
         for w in self.args:
             if w.kind == "formula" and w.name in given:
                 out.update(w.recomputed(env, given))

@@ -46,9 +46,9 @@ class Mistake:
                 return f"written for a {'-'.join(map(str, self.needs))} network"
             if self.needs and not case.layout.has_connection_pieces:
                 return "written for one example"
-            why = self.applies(case) if self.applies else None
-            if why:
-                return why
+        why = self.applies(case) if self.applies else None
+        if why:
+            return why
         if self.config and all(getattr(config, k) == v for k, v in self.config.items()):
             return f"the rule {config.name!r} already does this"
         if self.reduction is not None:
@@ -71,16 +71,20 @@ def run(
     m: Mistake, case: Case, params: dict[str, float], config: Config, a: Arithmetic, sign: int = 1
 ) -> dict[str, Num]:
     """Every quantity of the step as the mistake computes it."""
+    with a.context():
+        return _named(case, formulas.evaluate(table_of(m, case, config, a, sign), formulas.leaves(case, params, a)))
+
+
+def table_of(m: Mistake, case: Case, config: Config, a: Arithmetic, sign: int = 1) -> formulas.Table:
+    """The step's table as the mistake has it: under its rule, with its reduction, patched."""
     if m.config:
         config = replace(config, **m.config)
     if m.reduction:
         case = replace(case, spec=replace(case.spec, reduction=m.reduction))
-    if m.patch is None:
-        return correct_step(case, params, config, a, sign)
-    with a.context():
-        t = formulas.table(case, config, a, sign)
+    t = formulas.table(case, config, a, sign)
+    if m.patch is not None:
         m.patch(t, case)
-        return _named(case, formulas.evaluate(t, formulas.leaves(case, params, a)))
+    return t
 
 
 def _named(case: Case, values: dict[str, Num]) -> dict[str, Num]:
@@ -128,6 +132,10 @@ def _hidden(case: Case) -> str | None:
 
 def _sigmoid(case: Case) -> str | None:
     return None if "sigmoid" in case.spec.activations else "no sigmoid layer"
+
+
+def _biases(case: Case) -> str | None:
+    return None if case.layout.biases else "the network has no biases"
 
 
 def _shared_bias(case: Case) -> str | None:
@@ -298,7 +306,7 @@ CATALOGUE: tuple[Mistake, ...] = (
     ),
     Mistake(
         "hidden-deltas-use-updated-output-weights",
-        "w5..w8 updated before the hidden deltas, which then see the updated weights",
+        "the output weights (w5..w8 in the post) updated before the hidden deltas, which then see the updated weights",
         "the post: 'we use the original weights, not the updated weights'; its E_total@1 comes from this",
         config={"update_order": "output-first"},
     ),
@@ -310,15 +318,17 @@ CATALOGUE: tuple[Mistake, ...] = (
     ),
     Mistake(
         "biases-updated",
-        "b1 and b2 updated too (b - eta * sum of the deltas they feed)",
+        "the biases (b1 and b2 in the post) updated too (b - eta * sum of the deltas they feed)",
         "Oleg (2018-12-23): 'Don't we need to update b1 and b2?'",
         config={"update_biases": True},
+        applies=_biases,
     ),
     Mistake(
         "biases-not-updated",
-        "b1 and b2 left as they were where the rule updates them",
+        "the biases left as they were where the rule updates them",
         "Braydon Burkhardt (2019-01-10): 'for really basic NN's ... can be left alone'",
         config={"update_biases": False},
+        applies=_biases,
     ),
     Mistake(
         "bias-gradient-from-one-neuron",

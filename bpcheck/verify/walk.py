@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from bpcheck.verify.mistakes import Mistake
@@ -41,16 +42,25 @@ def _never(q: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
 class Match:
-    """One way of recomputing a value from the given ones: its value, whether the value given
-    agrees with it (within what the inputs' rounding allows), the given values it uses, and the
-    formula it uses (a template, formulas.symbolic shows it)."""
+    """One way of recomputing a value from the given ones: the given values it uses, its
+    formula (a template, formulas.symbolic shows it), and, computed when first asked, its value
+    and whether the value given agrees with it (within what the inputs' rounding allows)."""
 
-    value: Num
-    agrees: bool
-    used: tuple[str, ...]
-    formula: str
+    def __init__(self, used: tuple[str, ...], formula: str, compute: Callable[[], tuple[Num, bool]]):
+        self.used, self.formula, self._compute = used, formula, compute
+
+    @cached_property
+    def _result(self) -> tuple[Num, bool]:
+        return self._compute()
+
+    @property
+    def value(self) -> Num:
+        return self._result[0]
+
+    @property
+    def agrees(self) -> bool:
+        return self._result[1]
 
 
 @dataclass
@@ -116,12 +126,15 @@ def walk(
     not_applicable: dict[str, str],
     notes: list[str],
     too_coarse: Callable[[str], bool] = _never,
+    explain_own: Callable[[str], list[str]] | None = None,
 ) -> Walk:
     """`order`: (quantity, stage) in the walk's order; `given`: the values to check (numbers),
     `shown`: how each is displayed; `mistakes`: every applicable mistake's values;
     `recompute(q)`: the ways of computing q from the given values, the plainest first;
     `too_coarse(q)`: whether a value that does not agree is only too coarse to be judged (it is
-    then neither wrong nor explained). A value's status may need those of the given values it
+    then neither wrong nor explained); `explain_own(q)`: the mistakes that give a wrong q from
+    the person's own earlier values (a mistake made on rounded figures matches its exact value
+    only to the figures' precision). A value's status may need those of the given values it
     follows from, which the walk's order can put later (under output-first, dnet_o1/dout_h1 is
     w5+): each is judged when first needed."""
     stage = dict(order)
@@ -146,14 +159,15 @@ def walk(
         for k, m in enumerate(recompute(q)):
             if k == 0:
                 c.recomputed, c.formula = digits(m.value, 12), m.formula
+            from_ = set().union(*(origin(d) for d in m.used if d != q))
+            if from_ and dirty is not None:
+                continue  # a way through a wrong value is known already: only a clean one would say more
             if not m.agrees:
                 continue
-            from_ = set().union(*(origin(d) for d in m.used if d != q))
             if not from_:
                 chosen = (m, from_)
                 break
-            if dirty is None or len(from_) < len(dirty[1]):
-                dirty = (m, from_)
+            dirty = (m, from_)
         chosen = chosen or dirty
         if chosen is None:
             c.status = "wrong"
@@ -165,6 +179,8 @@ def walk(
             c.carried_from = [x for x, _ in order if x in from_]
         if c.status != "rounding":
             c.explained_by = [m.id for m, values in mistakes.items() if agrees(q, values[q])]
+        if c.status == "wrong" and not c.explained_by and explain_own is not None:
+            c.explained_by += [m for m in explain_own(q) if m not in c.explained_by]
         if not c.explained_by and c.status == "wrong":
             _nearest(c, given[q], exact[q], mistakes)
         return c
