@@ -8,6 +8,7 @@ from bpcheck import backends, matrix
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting.explain import explain
+from bpcheck.verify.values import ValuesError, case_of, read_values
 
 NAME = "explain"
 HELP = "show where a quantity's number comes from: its chain rule, each factor's value per backend"
@@ -15,14 +16,17 @@ HELP = "show where a quantity's number comes from: its chain rule, each factor's
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("quantity", help="a quantity name, e.g. dE_total/dw5, delta_h1, w5+, net_o1")
-    p.add_argument("--case", default=MAIN_CASE, help="bundled case name or path to a case .toml")
+    p.add_argument(
+        "--case", help=f"bundled case name or path to a case .toml (default: the values file's, or {MAIN_CASE})"
+    )
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
+    p.add_argument("--values", help="your values file: the formula with your own numbers too")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        case = load_case(args.case)
+        case = load_case(args.case or (case_of(args.values) if args.values else None) or MAIN_CASE)
     except CaseError as err:
         raise UsageError(str(err)) from None
     choose([args.dtype], matrix.DTYPES, "dtype")
@@ -35,5 +39,11 @@ def run(args: argparse.Namespace) -> int:
         if backends.status(name) != "available":
             raise UsageError(f"backend {name} is {backends.status(name)}")
     names = [n for n in names if backends.status(n) == "available"]
-    print(explain(case, args.quantity, names, args.dtype))
+    written = None
+    if args.values is not None:
+        try:
+            written = read_values(args.values, case.layout)
+        except ValuesError as err:
+            raise UsageError(str(err)) from None
+    print(explain(case, args.quantity, names, args.dtype, written))
     return 0
