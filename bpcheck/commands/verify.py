@@ -94,7 +94,7 @@ def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
 
 def _list(case: Case, as_json: bool) -> int:
     quantities = [{"quantity": q.name, "stage": q.stage, "formula": q.formula} for q in case.layout.step_quantities]
-    mistakes = [{"mistake": m.id, "title": m.title, "source": m.source} for m in CATALOGUE]
+    mistakes = [{"mistake": m.id, "title": m.title, "source": m.source, "kind": m.kind} for m in CATALOGUE]
     if as_json:
         print(json.dumps({"case": case.name, "quantities": quantities, "mistakes": mistakes}, indent=1))
         return 0
@@ -102,5 +102,6 @@ def _list(case: Case, as_json: bool) -> int:
     print(f"quantities of one training step of {case.name}:")
     print("\n".join(f"  {q['quantity']:<{width}}  {q['stage']:<12}  {q['formula']}" for q in quantities))
     print("mistakes:")
-    print("\n".join(f"  {m['mistake']}: {m['title']}\n    ({m['source']})" for m in mistakes))
+    kind = lambda m: "" if m["kind"] == "mistake" else f" [a {m['kind']}, not a mistake]"  # noqa: E731
+    print("\n".join(f"  {m['mistake']}{kind(m)}: {m['title']}\n    ({m['source']})" for m in mistakes))
     return 0

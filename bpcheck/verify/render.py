@@ -62,6 +62,11 @@ def _from(c: Checked, written: dict[str, str]) -> str:
 
 
 def _explained(c: Checked, written: dict[str, str]) -> str:
+    text = _why(c, written)
+    return f"{text} (δ = −dE/dnet)" if c.convention and c.status != "ok" else text
+
+
+def _why(c: Checked, written: dict[str, str]) -> str:
     if c.status == "too-coarse":
         return TOO_COARSE
     if c.status == "rounding":
@@ -98,8 +103,8 @@ def walk_text(w: Walk, given: str = "given", every: bool = True) -> list[str]:
     )
     if w.convention:
         lines.append(
-            f"  {CONSISTENT}: your deltas are -dE/dnet and your updates w + eta * delta * x, the same descent; "
-            "every value is checked under it"
+            f"  {CONSISTENT}: the deltas are written as -dE/dnet, and the update with them is "
+            "w + eta * delta * x: the same descent as the post's; every value is checked under it"
         )
     if w.first_wrong:
         first = w.get(w.first_wrong)
