@@ -211,18 +211,20 @@ def choose(case: Case, config: Config, written: dict[str, Written], explain: boo
 
 
 def _fitting(w: Walk, deltas: list[str]) -> int:
-    """How many of the deltas are ok (or only rounded) in walk w."""
-    return sum(c.status in ("ok", "rounding") for c in w.quantities if c.quantity in deltas)
+    """How many of the deltas are not wrong in walk w (ok, only rounded, or carried from an
+    earlier wrong value by the walk's formulas)."""
+    return sum(c.status != "wrong" for c in w.quantities if c.quantity in deltas)
 
 
 def _update_sign(case: Case, written: dict[str, Written], c: HandCheck) -> tuple[str, int, str] | None:
-    """(update, sign, delta) for the first update written whose weight's delta is written too:
-    sign -1 when the update is w + eta * delta * x with the written delta (the convention), +1
-    when it is w - eta * delta * x; None when no such pair is written (or in a batch, where
-    the gradient sums over examples)."""
+    """(update, sign, delta): sign -1 when the updates written go with the deltas written as
+    w + eta * delta * x (the convention), +1 when as w - eta * delta * x, by a majority of the
+    updates whose weight's delta is written too (the first of them named); None when no such
+    pair is written (or in a batch, where the gradient sums over examples)."""
     lay = case.layout
     if lay.batch != 1:
         return None
+    votes: list[tuple[str, int, str]] = []
     for q, _ in _order(case):
         if not (q.endswith("+") and q in written and q[:-1] in lay.weights):
             continue
@@ -241,9 +243,11 @@ def _update_sign(case: Case, written: dict[str, Written], c: HandCheck) -> tuple
         with c.a.context():
             step = c.env["eta"] * c.env[delta] * (c.env[x] if x in c.env else c.exact[x])
             p0, mine = c.env[p], c.env[q]
-            sign = -1 if abs(mine - (p0 + step)) < abs(mine - (p0 - step)) else 1
-        return q, sign, delta
-    return None
+            votes.append((q, -1 if abs(mine - (p0 + step)) < abs(mine - (p0 - step)) else 1, delta))
+    if not votes:
+        return None
+    sign = -1 if sum(v[1] for v in votes) <= 0 else 1
+    return next(v for v in votes if v[1] == sign)
 
 
 def _misprinted(case: Case, written: dict[str, Written]) -> list[str]:
