@@ -89,9 +89,9 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
         where = f"{source}:{line_of.get(name, 0)}"
         _check_name(name, known, where)
         if isinstance(v, str):  # "0.755": a number as a string, as case files take them, every digit kept
-            v = _decimal(v.strip(), f"{where}: {name}")
+            raw, v = v, _decimal(v.strip(), f"{where}: {name}")
             if not v.is_finite():
-                raise ValuesError(f"{where}: {name}: expected a finite number, got {str(v)!r}")
+                raise ValuesError(f"{where}: {name}: expected a finite number, got {raw!r}")
         if isinstance(v, bool) or not isinstance(v, (Decimal, int)):
             raise ValuesError(f"{where}: {name}: expected a decimal number, got {v!r}")
         if not Decimal(v).is_finite():
@@ -102,11 +102,14 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
     return out
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE | re.ASCII)
+
+
 def _decimal(text: str, where: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValuesError(f"{where}: expected a decimal number, got {text!r}") from None
+    """A number written as a string: plain decimal notation (ASCII digits, no separators)."""
+    if not _NUMBER.fullmatch(text):
+        raise ValuesError(f"{where}: expected a decimal number, got {text!r}")
+    return Decimal(text)
 
 
 def _check_name(name: str, known: list[str], where: str) -> None:
