@@ -129,6 +129,28 @@ def test_the_other_sign_convention_negates_the_deltas_and_nothing_else(name):
             assert other[q] == (-plain[q] if q.startswith("delta_") else plain[q]), q
 
 
+@pytest.mark.parametrize("name", bundled_cases())
+def test_every_case_is_walked_with_its_mistakes(name):
+    """On every bundled shape: the exact step, rounded to 12 digits, is all ok; one output made
+    wrong is the first wrong value, and the error computed from it is carried from it."""
+    case = load_case(name)
+    exact = correct_step(*_decimal_case(case), case.config, arith.exact())
+    out = next(q.name for q in case.layout.step_quantities if q.name.startswith("out_o"))
+    err = next(q.name for q in case.layout.step_quantities if q.name.startswith("E_o"))
+    values = {q: format(Decimal(str(exact[q])), ".12g") for q in (out, err, "E_total")}
+    assert not walk_of(case, values).failed
+    wrong = {**values, out: str(Decimal(values[out]) + Decimal("0.125"))}
+    w = walk_of(case, wrong)
+    assert w.first_wrong == out and statuses(w)[err] in ("carried", "ok")
+
+
+def _decimal_case(case: Case) -> tuple[Case, dict]:
+    from bpcheck.reference.oracle import as_decimal_case
+
+    d = as_decimal_case(case, arith.exact())
+    return d, d.parameters
+
+
 # --- carried rounding, the first true mistake, what follows from it -----------------------------
 
 

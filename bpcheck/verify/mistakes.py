@@ -103,7 +103,9 @@ def _one_hidden_layer(case: Case) -> str | None:
 def _square(layer: int) -> Callable[[Case], str | None]:
     def why(case: Case) -> str | None:
         s = case.layout.sizes
-        if len(s) != 3 or s[layer] != s[layer + 1]:
+        if len(s) != 3:
+            return "needs one hidden layer"
+        if s[layer] != s[layer + 1]:
             return f"needs a square layer: {s[layer]} inputs to it, {s[layer + 1]} neurons"
         return _one_hidden_layer(case)
 
