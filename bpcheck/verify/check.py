@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import MAX_PREC, Context, Decimal, localcontext
+from functools import partial
 from typing import Any
 
 from bpcheck.matrix import by_rule
@@ -291,7 +292,7 @@ def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dic
 
     def recompute(q: str) -> Iterator[Match]:
         for way in own.ways(q):
-            yield Match(way.used, way.text(values), lambda way=way: compute(q, way))
+            yield Match(way.used, way.text(values), partial(compute, q, way))
 
     shown = {q: repr(v) for q, v in values.items()}
     return walk(_order(case), dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, [])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bpcheck.reference import backprop as bp
@@ -44,10 +45,6 @@ class Formula:
     deps: tuple[str, ...]
     fn: Callable[..., Num]
     text: str  # a template: every name in braces
-
-    @property
-    def symbolic(self) -> str:
-        return symbolic(self.text)
 
 
 class Table(dict[str, Formula]):
@@ -70,11 +67,6 @@ class Table(dict[str, Formula]):
 def symbolic(text: str) -> str:
     """A template without its braces."""
     return _TOKEN.sub(lambda m: m.group(1), text)
-
-
-def substitute(text: str, values: Mapping[str, str]) -> str:
-    """A template with each name replaced by its value (names without one stay)."""
-    return _TOKEN.sub(lambda m: values.get(m.group(1), m.group(1)), text)
 
 
 def leaves(case: Case, params: Mapping[str, Num], a: Arithmetic) -> dict[str, Num]:
@@ -129,6 +121,7 @@ def table(case: Case, config: Config, a: Arithmetic, sign: int = 1) -> Table:
     minus = "-" if sign < 0 else ""
     r = a.num(1.0) / batch if spec.reduction == "mean" else a.num(1.0)  # dE_total/dE_example
     per = f" / {batch}" if spec.reduction == "mean" else ""
+    fn: Callable[..., Num]
 
     def below(l: int, n: int) -> list[str]:
         return [ex(i, n) for i in lay.inputs] if l == 0 else [ex(f"out_{x}", n) for x in lay.labels[l]]
@@ -154,9 +147,7 @@ def table(case: Case, config: Config, a: Arithmetic, sign: int = 1) -> Table:
                         ex(f"out_{x}", n), nets, fn, f"e^{{{nets[j]}}} / ({_braced(nets, ' + ').replace('{', 'e^{')})"
                     )
                     continue
-                act: Callable[[Num], Num] = (
-                    (lambda z: bp.logistic(z, a)) if post else (lambda z, kind=kind: mlp.activate(kind, z, a))
-                )
+                act = partial(bp.logistic, a=a) if post else partial(mlp.activate, kind, a=a)
                 t.add(ex(f"out_{x}", n), [nets[j]], act, ACTIVATION_TEXT[kind].replace("{z}", f"{{{nets[j]}}}"))
 
     # --- the error ----------------------------------------------------------------------------
@@ -346,17 +337,6 @@ class Way:
             for w in self.args
         }
         return _TOKEN.sub(lambda m: parts.get(m.group(1), m.group(0)), self.formula.text)
-
-    def recomputed(self, env: Mapping[str, Num], given: Collection[str]) -> dict[str, Num]:
-        """The value of each input shown by name in `text` that is computed, not given."""
-        out: dict[str, Num] = {}
-        memo: dict[Way, Num] = {}
-        for w in self.args:
-            if w.kind == "formula" and w.name in given:
-                out.update(w.recomputed(env, given))
-            elif w.kind == "formula":
-                out[w.name] = w.value(env, memo)
-        return out
 
 
 class Own:
