@@ -106,7 +106,7 @@ def _square(layer: int) -> Callable[[Case], str | None]:
         if len(s) != 3:
             return "needs one hidden layer"
         if s[layer] != s[layer + 1]:
-            return f"needs a square layer: {s[layer]} inputs to it, {s[layer + 1]} neurons"
+            return f"needs a square weight matrix there, not {s[layer]} -> {s[layer + 1]}"
         return _one_hidden_layer(case)
 
     return why

@@ -158,7 +158,7 @@ def walk(
         chosen, dirty = None, None
         for k, m in enumerate(recompute(q)):
             if k == 0:
-                c.recomputed, c.formula = digits(m.value, 12), m.formula
+                c.recomputed, c.formula = _short(m.value), m.formula
             from_ = set().union(*(origin(d) for d in m.used if d != q))
             if from_ and dirty is not None:
                 continue  # a way through a wrong value is known already: only a clean one would say more
@@ -174,7 +174,7 @@ def walk(
         else:
             m, from_ = chosen
             c.status = "carried" if from_ else "rounding"
-            c.recomputed, c.formula = digits(m.value, 12), m.formula
+            c.recomputed, c.formula = _short(m.value), m.formula
             c.from_values = list(m.used)
             c.carried_from = [x for x, _ in order if x in from_]
         if c.status != "rounding":
@@ -188,6 +188,11 @@ def walk(
     checked = [judge(q) for q, _ in order if q in given]
     first = next((c.quantity for c in checked if c.status == "wrong"), None)
     return Walk(checked, first, _diagnosis(checked, first, mistakes), not_applicable, notes)
+
+
+def _short(x: Num) -> str:
+    """12 significant digits, no trailing zeros."""
+    return format(float(x), ".12g")
 
 
 def _nearest(c: Checked, value: Num, exact: Num, mistakes: dict[Mistake, dict[str, Num]]) -> None:
