@@ -89,9 +89,9 @@ def parse_values(text: str, layout: Layout, source: str = "<text>") -> dict[str,
         where = f"{source}:{line_of.get(name, 0)}"
         _check_name(name, known, where)
         if isinstance(v, str):  # "0.755": a number as a string, as case files take them, every digit kept
-            text, v = v, _decimal(v.strip(), f"{where}: {name}")
+            as_written, v = v, _decimal(v.strip(), f"{where}: {name}")
             if not v.is_finite():
-                raise ValuesError(f"{where}: {name}: expected a finite number, got {text!r}")
+                raise ValuesError(f"{where}: {name}: expected a finite number, got {as_written!r}")
         if isinstance(v, bool) or not isinstance(v, (Decimal, int)):
             raise ValuesError(f"{where}: {name}: expected a decimal number, got {v!r}")
         if not Decimal(v).is_finite():
