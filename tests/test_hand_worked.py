@@ -415,3 +415,17 @@ def test_explain_shows_any_cases_formula_with_your_numbers(capsys):
     out = capsys.readouterr().out
     assert code == 0 and "net_o1 = w7 * out_h1 + w8 * out_h2" in out
     assert "yours      net_o1 = 0.3 * 0.574 + -0.1 * 0.520 = 0.1202  (you wrote 0.1202: rounding)" in out
+
+
+def test_a_deep_network_under_the_wrong_rule_is_wrong_then_carried_not_rounding():
+    """deep-mixed worked under output-first, checked under its plain rule, to 6 digits: the first
+    value that differs is the first hidden layer's dE_total/dout, the catalogue names the rule,
+    and nothing is passed off as rounding (a relu's dout/dnet written "1.0" is exactly 1, not
+    anything from 0.95 to 1.05)."""
+    case = load_case("deep-mixed")
+    d, params = _decimal_case(case)
+    values = correct_step(d, params, case.configs["output-first"], arith.exact())
+    w = walk_of(case, {q: format(Decimal(str(v)), ".6g") for q, v in values.items()})
+    assert w.first_wrong is not None and w.first_wrong.startswith("dE_total/dout_h3_")
+    assert "hidden-deltas-use-updated-output-weights" in w.get(w.first_wrong).explained_by  # type: ignore[union-attr]
+    assert w.with_status("rounding") == [] and w.with_status("carried")

@@ -100,6 +100,8 @@ class HandCheck:
             tables = {m: table_of(m, dcase, self.config, a, self.sign) for m in usable}
         self.mistaken = {m: formulas.Own(t, self.written, self.fixed) for m, t in tables.items()}
         self._memo: dict[formulas.Way, Num] = {}  # every way's value on the values as written
+        #: values written as exactly the exact value (a relu's 1, an input's 0.05): not rounded, no slack
+        self.unrounded = {q for q, w in self.written.items() if w.value == _dec(self.exact[q])}
 
     def agrees(self, q: str, target: Num) -> bool:
         return verdict(self.written[q], _dec(target)) == "ok"
@@ -111,7 +113,8 @@ class HandCheck:
         """Whether the value written for q follows from way: within half a unit of its last
         digit of the way's value from the values as written, plus what half a unit of the last
         digit of each given input moves that value (the person may have kept more digits than
-        they wrote)."""
+        they wrote), unless the input is written as exactly its exact value (then it is not
+        rounded: `1.0` for a relu's derivative is 1)."""
         return Match(way.used, way.text(self.written), lambda: self._follows(q, way))
 
     def _follows(self, q: str, way: formulas.Way) -> tuple[Num, bool]:
@@ -121,7 +124,7 @@ class HandCheck:
             ok = within(w.value, _dec(value), w.unit / 2)
             if not ok and way.used:
                 slack = Decimal(0)
-                for d in way.used:
+                for d in [d for d in way.used if d not in self.unrounded]:
                     moved = [
                         way.value({**self.env, d: self.env[d] + s}, {}, self._memo, d)
                         for s in (self.half[d], -self.half[d])
