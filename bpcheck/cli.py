@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import pkgutil
@@ -51,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as done:  # --help and --version print, then exit 0
             return int(done.code or 0)
-        return int(found[args.command].run(args))
+        code = int(found[args.command].run(args))
+        sys.stdout.flush()  # a stdout that cannot take the output fails here, not at exit
+        return code
     except UsageError as err:
         print(f"bpcheck: error: {err}", file=sys.stderr)
         return 2
@@ -60,6 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `bpcheck run | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as err:  # stdout that cannot be written: /dev/full (ENOSPC), a closed pipe, EIO
+        if err.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT, errno.EFBIG):
+            raise
+        try:  # what is left in stdout's buffer goes nowhere, so the exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        print(f"bpcheck: error: cannot write the output: {err.strerror or err}", file=sys.stderr)
         return 1
 
 

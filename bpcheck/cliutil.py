@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -18,19 +19,40 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def split(values: list[str] | None) -> list[str] | None:
-    """["a,b", "c"] -> ["a", "b", "c"]; None stays None."""
-    return None if values is None else [v.strip() for arg in values for v in arg.split(",") if v.strip()]
+def split(values: list[str] | None, what: str = "name") -> list[str] | None:
+    """["a,b", "c"] -> ["a", "b", "c"]; None (the option not given) stays None. An option given a
+    value that names nothing (`--backend ''`, `--backend ,`) is a UsageError, whatever else is
+    given: an empty selection never means "all", and never runs, writes or overwrites anything."""
+    if values is None:
+        return None
+    names = []
+    for arg in values:
+        found = [v.strip() for v in arg.split(",") if v.strip()]
+        if not found:
+            raise UsageError(f"nothing selected: --{what} {arg!r} names no {what}")
+        names += found
+    return names
 
 
 def choose(asked: list[str] | None, valid: Sequence[str], what: str) -> list[str]:
-    """The asked names (all valid ones when None); an unknown name is a UsageError listing the valid ones."""
+    """The asked names (all valid ones when None); an unknown name is a UsageError listing the
+    valid ones, and so is a selection that comes to nothing (an empty list, or no valid name)."""
     if asked is None:
+        if not valid:
+            raise UsageError(f"nothing selected: there is no {what} to choose from")
         return list(valid)
+    if not asked:
+        raise UsageError(f"nothing selected: no {what} given")
     for name in asked:
         if name not in valid:
             raise UsageError(f"unknown {what} {name!r}; valid: {', '.join(valid)}")
     return list(dict.fromkeys(asked))
+
+
+def nothing_checked(why: str) -> int:
+    """A run or verify that checked no value is not a pass: one line on stderr, exit status 1."""
+    print(f"bpcheck: nothing checked: {why}", file=sys.stderr)
+    return 1
 
 
 def add_slow_argument(p: argparse.ArgumentParser) -> None:

@@ -23,7 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bpcheck import backends, cost
+from bpcheck import backends, compact, cost, matrix
 from bpcheck.backends.declarations import Declaration
 from bpcheck.backends.protocol import Backend
 from bpcheck.judge import Cell, Record, judge
@@ -112,6 +112,8 @@ def step_values(case: Case, b: Backend, dtype: str, device: str) -> dict[str, fl
 
 def compute_cell(case: Case, b: Backend, cell: Cell, trajectories: bool = True, part: str = "all") -> Values:
     """Every selected target's value from one backend; an exception becomes its message."""
+    if matrix.wide(case):  # by position, not by name (bpcheck/compact.py)
+        return compact.compute(case, b, cell, trajectories, part, _message)  # type: ignore[return-value]
     params = rounded_parameters(case, cell.dtype)
     chosen = selected(case, cell, trajectories, part)
     step: dict[str, float | str] = {}
@@ -228,11 +230,13 @@ class Engine:
         """Waits for the workers, filling the oracle's caches meanwhile; `tick(label)` as each
         backend x dtype x device is done."""
         self._tick = tick
+        if self.pool is None:  # in-process: the values first, so a wide case's oracle does not wait in memory
+            self.futures[0].result()
         for case in self.cases:
             for dt in self.dtypes:
-                exact_values(case, dt, self.trajectories)
-        if self.pool is None:
-            self.futures[0].result()
+                matrix.prepare(case, dt, self.trajectories)
+                if matrix.wide(case) and tick is not None:  # minutes of exact values: a unit of progress
+                    tick(f"exact values {case.name} {dt}")
         while not all(f.done() for f in self.futures):
             self._receive(0.2)
         computed = Computed()
@@ -270,7 +274,15 @@ class Engine:
 
 
 def records_of(case: Case, computed: Computed, dtypes: Sequence[str], trajectories: bool = True) -> list[Record]:
-    """Each computed value of `case` judged against the exact value."""
+    """Each computed value of `case` judged against the exact value (a wide case's passes
+    counted per stage: bpcheck/compact.py)."""
+    if matrix.wide(case):
+        return [
+            r
+            for (name, c), v in computed.values.items()
+            if name == case.name
+            for r in compact.records(case, c, v, trajectories)  # type: ignore[arg-type]
+        ]
     exact = {dt: exact_values(case, dt, trajectories) for dt in dtypes}
     allowed = {dt: allowances(case, dt, trajectories) for dt in dtypes}
     return [
@@ -292,12 +304,14 @@ def crosscheck(
     trajectories: bool = True,
     part: str = "all",
     curve: CurvePlan | None = None,
+    tick: Tick | None = None,
 ) -> Outcome:
-    """Every case on every backend x dtype x device, judged: records in the cases' order."""
+    """Every case on every backend x dtype x device, judged: records in the cases' order;
+    `tick(label)` as each cell is done (Engine.result)."""
     engine = Engine(
         cases, backends_, dtypes, devices=devices, jobs=jobs, trajectories=trajectories, part=part, curve=curve
     )
-    computed = engine.result()
+    computed = engine.result(tick)
     records = [r for case in cases for r in records_of(case, computed, dtypes, trajectories)]
     return Outcome(records, computed.unavailable, computed.curves)
 
@@ -383,11 +397,11 @@ def _costs(
     """Rough seconds per backend and dtype for its selected targets (bpcheck/cost.py)."""
     out = {name: 0.0 for name in names}
     for name in names:
-        cell = Cell(name, "float64", "cpu")
         for case in cases:
-            chosen = selected(case, cell, trajectories, part)
+            later = matrix.trajectory_targets(case, trajectories)  # the single-step ones share updates=None
+            chosen = [t for t in later if cost.in_part(name, t.updates, part)] or cost.in_part(name, None, part)
             if chosen:
-                runs = {(t.config, t.updates) for t in chosen if t.updates}
+                runs = {(t.config, t.updates) for t in later if t.updates and cost.in_part(name, t.updates, part)}
                 out[name] += cost.estimate(name, [n for _, n in runs])
         if curve and cost.in_part(name, curve.steps, part):
             out[name] += cost.estimate(name, [curve.steps])

@@ -51,9 +51,9 @@ class Target:
     published: Figure | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
-    """One judged value: the keys of `bpcheck run --json`."""
+    """One judged value: the keys of `bpcheck run --json` (slots: a wide case keeps thousands)."""
 
     case: str
     backend: str
@@ -175,6 +175,19 @@ def _number(value: Any) -> float | None:
 def digits(x: Any, n: int = 20) -> str:
     """An exact value as a decimal string of `n` significant digits."""
     return format(Decimal(str(x)[: EXACT_DIGITS + 10]), f".{n}g")
+
+
+@dataclass(slots=True)
+class Passes(Record):
+    """In a wide case (bpcheck/compact.py): `count` values of a stage that all pass, counted
+    rather than recorded one by one (quantity "(N stage values)", no value of its own)."""
+
+    count: int = 1
+
+
+def count(r: Record) -> int:
+    """How many values `r` stands for."""
+    return r.count if isinstance(r, Passes) else 1
 
 
 def as_json(records: list[Record]) -> list[dict[str, Any]]:

@@ -1,42 +1,31 @@
 """Cases are data: a TOML file per network, its training data, update rules and published figures.
 
-`load_case` validates as it reads and raises `CaseError` with a one-line message naming the
-file, the field and what was expected.
+`load_case` validates as it reads, against the schema of reference/schema.py, and raises
+`CaseError` with a one-line message naming the file, the field and what was expected.
 """
 
 from __future__ import annotations
 
-import math
+import json
 import tomllib
-from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bpcheck.reference import schema
 from bpcheck.reference.initializers import initialize
-from bpcheck.reference.mlp import ACTIVATIONS, BIASES, LOSSES, REDUCTIONS, Spec
+from bpcheck.reference.mlp import LOGIT_LOSSES, Spec
 from bpcheck.reference.quantities import Layout, split_trajectory_name
+from bpcheck.reference.schema import MEASURED as MEASURED  # re-exported: the loader's names
+from bpcheck.reference.schema import UPDATE_ORDERS as UPDATE_ORDERS
+from bpcheck.reference.schema import Invalid
 
 CASES_DIR = Path(__file__).parent / "cases"
 #: The post's worked example: the case every command uses when none is named.
 MAIN_CASE = "mazur-2015"
-UPDATE_ORDERS = ("simultaneous", "output-first")
-MEASURED = ("after-update", "loss-of-last-step")
-TOP_LEVEL = (
-    "name",
-    "title",
-    "question",
-    "source",
-    "network",
-    "data",
-    "parameters",
-    "parameters_provenance",
-    "initializer",
-    "training",
-    "configs",
-    "errata",
-    "published",
-)
+#: The top-level keys (sections) a case file may have: the schema's (reference/schema.py).
+TOP_LEVEL = tuple(schema.CASE[""].keys)
 
 
 class CaseError(ValueError):
@@ -74,7 +63,7 @@ class Figure:
     @property
     def unit(self) -> Decimal:
         """One unit of the last printed digit: '0.35891648' -> 1E-8."""
-        return Decimal(1).scaleb(Decimal(self.value).as_tuple().exponent)  # type: ignore[arg-type]
+        return Decimal((0, (1,), int(Decimal(self.value).as_tuple().exponent)))
 
     @property
     def updates(self) -> int | None:
@@ -139,39 +128,51 @@ def bundled_cases() -> list[str]:
 
 
 def load_case(name_or_path: str) -> Case:
+    """A bundled case by name, or a case file by path (a regular file of at most
+    schema.MAX_FILE_BYTES; anything else is refused before it is read)."""
+    if not name_or_path:
+        raise CaseError(f"a case is needed: a bundled name ({', '.join(bundled_cases())}) or a path to a .toml file")
     path = Path(name_or_path)
-    if not (path.suffix == ".toml" or path.exists()):
+    try:
+        is_path = path.suffix == ".toml" or path.exists()
+    except (OSError, ValueError):
+        is_path = True  # a name no file can have: reading it says why
+    if not is_path:
         path = CASES_DIR / f"{name_or_path}.toml"
         if not path.exists():
             raise CaseError(
                 f"unknown case {name_or_path!r}; valid: {', '.join(bundled_cases())} or a path to a .toml file"
             )
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CaseError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise CaseError(f"{path}: cannot be read: {err}") from None
+        text = schema.read_text(path, "a case file")
+    except Invalid as err:
+        raise CaseError(f"{schema.where(path)}: {err.message}") from None
     return parse_case(text, path)
 
 
 def parse_case(text: str, path: Path = Path("<text>")) -> Case:
     """A case from the text of a case file (`path` only names it in error messages)."""
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(text, parse_float=schema.TomlFloat.parse)
     except tomllib.TOMLDecodeError as err:
-        raise CaseError(f"{path}: not valid TOML: {err}") from None
-    return _Reader(path, raw).case()
+        raise CaseError(f"{schema.where(path)}: not valid TOML: {err}") from None
+    except (ValueError, RecursionError) as err:  # an integer of over 4300 digits, arrays nested too deep
+        raise CaseError(f"{schema.where(path)}: not valid TOML: {str(err) or 'nested too deeply'}") from None
+    try:
+        return _read(raw, path)
+    except Invalid as err:
+        raise CaseError(f"{schema.where(path)}: {err}") from None
 
 
 def case_file(case: Case) -> str:
     """A ready-to-run case file for `case` (explicit parameters, every value in repr form)."""
     num = lambda v: f'"{float(v)!r}"'  # noqa: E731
+    text = json.dumps  # a JSON string is a TOML basic string: quotes and control characters escaped
     rows = lambda rs: "[" + ", ".join("[" + ", ".join(num(v) for v in r) + "]" for r in rs) + "]"  # noqa: E731
     lines = [
-        f'name = "{case.name}"',
-        f'title = "{case.title}"',
-        f'question = "{case.question}"',
+        f"name = {text(case.name)}",
+        f"title = {text(case.title)}",
+        f"question = {text(case.question)}",
         "",
         "[network]",
         f"layer_sizes = {list(case.spec.sizes)}",
@@ -189,14 +190,14 @@ def case_file(case: Case) -> str:
         "",
         "[training]",
         f"learning_rate = {num(case.learning_rate)}",
-        f'default_config = "{case.default_config}"',
+        f"default_config = {text(case.default_config)}",
         f"steps = {case.steps}",
         "",
     ]
     for c in case.configs.values():
         lines += [
-            f"[configs.{c.name}]",
-            f'doc = "{c.doc}"',
+            f"[configs.{text(c.name)}]",
+            f"doc = {text(c.doc)}",
             f'update_order = "{c.update_order}"',
             f"update_biases = {'true' if c.update_biases else 'false'}",
             "",
@@ -208,192 +209,130 @@ def _floats(rows: tuple[tuple[Decimal, ...], ...]) -> tuple[tuple[float, ...], .
     return tuple(tuple(float(v) for v in row) for row in rows)
 
 
-class _Reader:
-    def __init__(self, path: Path, raw: dict[str, Any]):
-        self.path, self.raw = path, raw
-
-    def fail(self, field: str, expected: str, got: Any) -> CaseError:
-        return CaseError(f"{self.path}: {field}: expected {expected}, got {got!r}")
-
-    def get(self, table: dict[str, Any], key: str, kind: type, field: str) -> Any:
-        if key not in table:
-            raise CaseError(f"{self.path}: {field}: missing")
-        value = table[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(field, kind.__name__, value)
-        return value
-
-    def number(self, value: Any, field: str) -> Decimal:
-        """A finite number, exactly as written: a decimal string, or a TOML number (its shortest
-        round-tripping decimal)."""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(field, "a number or a decimal string", value)
-        try:
-            x = Decimal(str(value))
-        except InvalidOperation:
-            raise self.fail(field, "a decimal number", value) from None
-        if not x.is_finite() or not math.isfinite(float(x)):
-            raise self.fail(field, "a finite number", value)
-        return x
-
-    def numbers(self, table: dict[str, Any], key: str, n: int, field: str) -> tuple[Decimal, ...]:
-        values = self.get(table, key, list, field)
-        if len(values) != n:
-            raise self.fail(field, f"{n} values (the layer size)", values)
-        return tuple(self.number(v, f"{field}[{k}]") for k, v in enumerate(values))
-
-    def case(self) -> Case:
-        raw = self.raw
-        for key in raw:
-            if key not in TOP_LEVEL:
-                raise self.fail(key, f"one of the sections {', '.join(TOP_LEVEL)}", key)
-        spec = self.spec(self.get(raw, "network", dict, "network"))
-        data = self.get(raw, "data", dict, "data")
-        inputs = self.batch(data, "inputs", spec.sizes[0])
-        targets = self.batch(data, "targets", spec.sizes[-1])
-        if len(inputs) != len(targets):
-            raise self.fail("data.targets", f"{len(inputs)} examples (as many as data.inputs)", len(targets))
-        reduction = data.get("reduction", "sum")
-        if reduction not in REDUCTIONS:
-            raise self.fail("data.reduction", f"one of {', '.join(REDUCTIONS)}", reduction)
-        spec = replace(spec, reduction=reduction)
-        layout = Layout(spec.sizes, spec.bias, len(inputs), spec.loss, spec.activations)
-        decimals = Decimals(inputs, targets, self.parameters(raw, layout), self.learning_rate(raw))
-        training = raw["training"]
-        steps = training.get("steps", 0)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise self.fail("training.steps", "an integer >= 0", steps)
-        configs = {n: self.config(n, c) for n, c in self.get(raw, "configs", dict, "configs").items()}
-        default = self.get(training, "default_config", str, "training.default_config")
-        if default not in configs:
-            raise self.fail("training.default_config", f"one of {', '.join(configs)}", default)
-        figures = raw.get("published", [])
-        known = {q.name for q in layout.step_quantities} if figures else set()  # costly for a wide network
-        published = tuple(self.figure(k, f, known, configs) for k, f in enumerate(figures))
-        return Case(
-            name=self.get(raw, "name", str, "name"),
-            title=str(raw.get("title", "")),
-            question=str(raw.get("question", "")),
-            path=self.path,
-            spec=spec,
-            layout=layout,
-            inputs=_floats(inputs),
-            targets=_floats(targets),
-            parameters={p: float(v) for p, v in decimals.parameters.items()},
-            learning_rate=float(decimals.learning_rate),
-            configs=configs,
-            default_config=default,
-            published=published,
-            errata=tuple(raw.get("errata", [])),
-            decimals=decimals,
-            steps=steps,
-        )
-
-    def spec(self, net: dict[str, Any]) -> Spec:
-        sizes = self.get(net, "layer_sizes", list, "network.layer_sizes")
-        if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
-            raise self.fail("network.layer_sizes", "at least 2 positive integers (inputs, ..., outputs)", sizes)
-        depth = len(sizes) - 1
-        if "activations" in net:
-            acts = self.get(net, "activations", list, "network.activations")
-            if len(acts) != depth:
-                raise self.fail("network.activations", f"{depth} names (one per layer after the inputs)", acts)
-        else:
-            acts = [self.get(net, "activation", str, "network.activation")] * depth
-        for k, a in enumerate(acts):
-            if a not in ACTIVATIONS:
-                raise self.fail(f"network.activations[{k}]", f"one of {', '.join(ACTIVATIONS)}", a)
-        loss = self.get(net, "loss", str, "network.loss")
-        if loss not in LOSSES:
-            raise self.fail("network.loss", f"one of {', '.join(LOSSES)}", loss)
-        if loss == "bce" and acts[-1] != "sigmoid":
-            raise self.fail("network.activations", "a sigmoid output layer for bce", acts[-1])
-        if loss == "softmax-ce" and acts[-1] != "identity":
-            raise self.fail(
-                "network.activations", "an identity output layer for softmax-ce (the loss applies softmax)", acts[-1]
+def _read(raw: dict[str, Any], path: Path) -> Case:
+    """The case from a parsed file: the schema's checks (keys, types, ranges, exclusive keys),
+    then what depends on other fields (shapes, names, the losses' needs); `Invalid` otherwise."""
+    top = schema.check(raw, schema.CASE[""], "", schema.CASE)
+    net, data, training = top["network"], top["data"], top["training"]
+    sizes = net["layer_sizes"]
+    depth = len(sizes) - 1
+    if "activations" in net:
+        acts = net["activations"]
+        if len(acts) != depth:
+            raise Invalid(
+                "network.activations", f"expected {depth} names (one per layer after the inputs), got {len(acts)}"
             )
-        bias = self.get(net, "bias", str, "network.bias")
-        if bias not in BIASES:
-            raise self.fail("network.bias", f"one of {', '.join(BIASES)}", bias)
-        return Spec(tuple(sizes), tuple(acts), loss, bias)
-
-    def learning_rate(self, raw: dict[str, Any]) -> Decimal:
-        training = self.get(raw, "training", dict, "training")
-        field = "training.learning_rate"
-        lr = self.number(self.get(training, "learning_rate", object, field), field)
-        if float(lr) <= 0:
-            raise self.fail(field, "a number > 0", training["learning_rate"])
-        return lr
-
-    def batch(self, data: dict[str, Any], key: str, width: int) -> tuple[tuple[Decimal, ...], ...]:
-        """One example (a list of numbers) or a batch (a list of such lists)."""
-        rows = self.get(data, key, list, f"data.{key}")
-        if rows and not isinstance(rows[0], list):
-            rows = [rows]
-        if not rows:
-            raise self.fail(f"data.{key}", "at least one example", rows)
-        out = []
-        for n, row in enumerate(rows):
-            field = f"data.{key}" + (f"[{n}]" if len(rows) > 1 else "")
-            if not isinstance(row, list) or len(row) != width:
-                raise self.fail(field, f"{width} values (the layer size)", row)
-            out.append(tuple(self.number(v, f"{field}[{k}]") for k, v in enumerate(row)))
-        return tuple(out)
-
-    def parameters(self, raw: dict[str, Any], layout: Layout) -> dict[str, Decimal]:
-        """Given explicitly ([parameters]) or drawn by a named initialiser ([initializer]: each
-        drawn float as its shortest round-tripping decimal)."""
-        names = layout.parameters
-        if ("parameters" in raw) == ("initializer" in raw):
-            raise CaseError(f"{self.path}: parameters: expected exactly one of [parameters] or [initializer]")
-        if "initializer" in raw:
-            init = self.get(raw, "initializer", dict, "initializer")
-            try:
-                drawn = initialize(layout, init)
-            except (ValueError, TypeError) as err:
-                raise CaseError(f"{self.path}: initializer: {err}") from None
-            return {p: Decimal(repr(v)) for p, v in drawn.items()}
-        params = self.get(raw, "parameters", dict, "parameters")
-        unknown = sorted(set(params) - set(names))
-        if unknown:
-            raise self.fail(f"parameters.{unknown[0]}", f"one of {', '.join(names)}", unknown[0])
-        return {p: self.number(self.get(params, p, object, f"parameters.{p}"), f"parameters.{p}") for p in names}
-
-    def config(self, name: str, table: Any) -> Config:
-        field = f"configs.{name}"
-        if not isinstance(table, dict):
-            raise self.fail(field, "a table", table)
-        order = self.get(table, "update_order", str, f"{field}.update_order")
-        if order not in UPDATE_ORDERS:
-            raise self.fail(f"{field}.update_order", f"one of {', '.join(UPDATE_ORDERS)}", order)
-        biases = self.get(table, "update_biases", bool, f"{field}.update_biases")
-        return Config(name, str(table.get("doc", "")), order, biases)
-
-    def figure(self, k: int, table: Any, known: set[str], configs: dict[str, Config]) -> Figure:
-        field = f"published[{k}]"
-        if not isinstance(table, dict):
-            raise self.fail(field, "a table", table)
-        quantity = self.get(table, "quantity", str, f"{field}.quantity")
-        split = split_trajectory_name(quantity)
-        if (split[0] if split else quantity) not in known:
-            raise self.fail(f"{field}.quantity", "a quantity name of the vocabulary", quantity)
-        value = self.get(table, "value", str, f"{field}.value")
-        self.number(value, f"{field}.value")
-        rep = table.get("reproduced_by", {})
-        config, measured = rep.get("config"), rep.get("measured", "after-update")
-        if split and config is None and not isinstance(table.get("not_reproduced"), str):
-            raise self.fail(field, "reproduced_by.config, or not_reproduced saying what was tried", table)
-        if config is not None and config not in configs:
-            raise self.fail(f"{field}.reproduced_by.config", f"one of {', '.join(configs)}", config)
-        if measured not in MEASURED:
-            raise self.fail(f"{field}.reproduced_by.measured", f"one of {', '.join(MEASURED)}", measured)
-        return Figure(
-            quantity,
-            value,
-            str(table.get("post_name", "")),
-            str(table.get("section", "")),
-            config,
-            measured,
-            table.get("not_reproduced"),
-            table.get("not_correctly_rounded"),
+    else:
+        acts = (net["activation"],) * depth
+    loss = net["loss"]
+    act_field = "network.activations" if "activations" in net else "network.activation"
+    if loss == "bce" and acts[-1] != "sigmoid":
+        raise Invalid(act_field, f"expected a sigmoid output layer for bce, got {acts[-1]!r}")
+    if loss == "softmax-ce" and acts[-1] != "identity":
+        raise Invalid(
+            act_field, f"expected an identity output layer for softmax-ce (the loss applies softmax), got {acts[-1]!r}"
         )
+    spec = Spec(sizes, acts, loss, net["bias"], data["reduction"])
+    inputs, targets = data["inputs"], data["targets"]
+    _widths(inputs, "data.inputs", sizes[0])
+    _widths(targets, "data.targets", sizes[-1])
+    if len(inputs) != len(targets):
+        raise Invalid("data.targets", f"expected {len(inputs)} examples (as many as data.inputs), got {len(targets)}")
+    _targets(loss, targets)
+    layout = Layout(spec.sizes, spec.bias, len(inputs), spec.loss, spec.activations)
+    decimals = Decimals(inputs, targets, _parameters(top, layout), training["learning_rate"])
+    configs = {n: Config(n, c["doc"], c["update_order"], c["update_biases"]) for n, c in top["configs"].items()}
+    default = training["default_config"]
+    if default not in configs:
+        raise Invalid("training.default_config", f"expected one of {', '.join(configs)}, got {default!r}")
+    figures = top["published"]
+    known = {q.name for q in layout.step_quantities} if figures else set()  # costly for a wide network
+    return Case(
+        name=top["name"],
+        title=top["title"],
+        question=top["question"],
+        path=path,
+        spec=spec,
+        layout=layout,
+        inputs=_floats(inputs),
+        targets=_floats(targets),
+        parameters={p: float(v) for p, v in decimals.parameters.items()},
+        learning_rate=float(decimals.learning_rate),
+        configs=configs,
+        default_config=default,
+        published=tuple(_figure(k, f, known, configs) for k, f in enumerate(figures)),
+        errata=top["errata"],
+        decimals=decimals,
+        steps=training["steps"],
+    )
+
+
+def _widths(rows: tuple[tuple[Decimal, ...], ...], field: str, width: int) -> None:
+    for n, row in enumerate(rows):
+        if len(row) != width:
+            here = field + (f"[{n}]" if len(rows) > 1 else "")
+            raise Invalid(here, f"expected {width} values (the layer size), got {len(row)}")
+
+
+def _targets(loss: str, targets: tuple[tuple[Decimal, ...], ...]) -> None:
+    """The logit losses take probabilities: each target in [0, 1]. Outside it the loss is
+    unbounded below (bce: softplus(z) - t z with t > 1 falls without end as z grows; softmax-ce:
+    t (lse(z) - z) with t < 0 likewise), not a loss training could minimise. softmax-ce's targets
+    need not sum to 1: one-hot, soft or multi-hot labels all have the cross-entropy
+    -sum t log softmax(z), which the reference (delta = out * sum(t) - t) and every backend compute."""
+    if loss not in LOGIT_LOSSES:
+        return
+    for n, row in enumerate(targets):
+        here = "data.targets" + (f"[{n}]" if len(targets) > 1 else "")
+        for k, t in enumerate(row):
+            if not 0 <= t <= 1:
+                raise Invalid(f"{here}[{k}]", f"expected a probability in [0, 1] for {loss}, got {t}")
+
+
+def _parameters(top: dict[str, Any], layout: Layout) -> dict[str, Decimal]:
+    """Given explicitly ([parameters]) or drawn by a named initialiser ([initializer]: each
+    drawn float as its shortest round-tripping decimal)."""
+    names = layout.parameters
+    if "initializer" in top:
+        init = top["initializer"]
+        drawn = initialize(layout, {**init, "scale": float(init["scale"]), "bias": float(init["bias"])})
+        for p, v in drawn.items():
+            if not abs(v) < schema.OVERFLOW["float32"]:
+                raise Invalid(
+                    "initializer.scale",
+                    f"expected draws of a magnitude float32 can hold ({schema.LARGEST['float32']}), got {p} = {v!r}",
+                )
+        return {p: Decimal(repr(v)) for p, v in drawn.items()}
+    params = top["parameters"]
+    known = set(names)
+    for p in params:
+        if p not in known:
+            raise schema.unknown(p, names, f"parameters.{schema.name_of(p)}")
+    for p in names:
+        if p not in params:
+            raise Invalid(f"parameters.{p}", "missing")
+    return {p: params[p] for p in names}
+
+
+def _figure(k: int, table: dict[str, Any], known: set[str], configs: dict[str, Config]) -> Figure:
+    field = f"published[{k}]"
+    quantity = table["quantity"]
+    split = split_trajectory_name(quantity)
+    if (split[0] if split else quantity) not in known:
+        raise Invalid(f"{field}.quantity", f"expected a quantity name of the vocabulary, got {quantity!r}")
+    rep = table.get("reproduced_by", {})
+    config, measured = rep.get("config"), rep.get("measured", "after-update")
+    if split and config is None and "not_reproduced" not in table:
+        raise Invalid(field, "expected reproduced_by.config, or not_reproduced saying what was tried")
+    if config is not None and config not in configs:
+        raise Invalid(f"{field}.reproduced_by.config", f"expected one of {', '.join(configs)}, got {config!r}")
+    return Figure(
+        quantity,
+        table["value"],
+        table["post_name"],
+        table["section"],
+        config,
+        measured,
+        table.get("not_reproduced"),
+        table.get("not_correctly_rounded"),
+    )

@@ -18,18 +18,41 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-#: Results and caches are readable by everyone, like any file the user writes (not mkstemp's 0600).
+#: Results and caches are readable by everyone, like any file the user writes (not mkstemp's
+#: 0600): this mode, less what the process's umask takes away (umask 077 gives 0600).
 FILE_MODE = 0o644
+#: The same for a directory bpcheck creates whole (a report directory).
+DIRECTORY_MODE = 0o755
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else by
+    setting and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """FILE_MODE under the umask: what a written file gets."""
+    return FILE_MODE & ~umask()
 
 
 def write_atomically(path: Path, content: str | bytes) -> None:
     """Write to a temporary file in the same folder, then rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(content.encode() if isinstance(content, str) else content)
-        os.chmod(tmp, FILE_MODE)
+            os.fchmod(f.fileno(), file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """report.html in a real browser: headless Chromium (Debian's `chromium`, installed by
-./bpcheck.sh as root) loads it from file://, with no console errors and every <img> decoded
-(naturalWidth > 0), and leaves a screenshot in reports/browser-test/. Skipped, with the
-reason, where Chromium is missing."""
+`./bpcheck.sh setup-browser` as root; CI runs that step) loads it from file://, with no
+console errors and every <img> decoded (naturalWidth > 0), and leaves a screenshot in
+reports/browser-test/. Skipped, with the reason, where Chromium is missing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from tests.test_report import small_report
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "reports" / "browser-test"
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (./bpcheck.sh setup-browser, as root, installs it)"
+)
 
 #: Put into a copy of the page, first thing in <head>: collects errors and console.error calls,
 #: and on load writes what it found into the DOM, which --dump-dom then prints.

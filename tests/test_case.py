@@ -22,7 +22,7 @@ def test_published_figures_use_the_vocabulary():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('activation = "sigmoid"', 'activation = "swish"', "network.activations[0]: expected one of sigmoid, tanh"),
+        ('activation = "sigmoid"', 'activation = "swish"', "network.activation: expected one of sigmoid, tanh"),
         ('inputs = ["0.05", "0.10"]', 'inputs = ["0.05"]', "data.inputs: expected 2 values (the layer size)"),
         (
             'targets = ["0.01", "0.99"]',
@@ -32,7 +32,7 @@ def test_published_figures_use_the_vocabulary():
         ('w1 = "0.15"', 'w1 = "nan"', "parameters.w1: expected a finite number"),
         ('w1 = "0.15"', 'w1 = "inf"', "parameters.w1: expected a finite number"),
         ('w1 = "0.15"', 'w1 = "0.1.5"', "parameters.w1: expected a decimal number"),
-        ('w1 = "0.15"', 'w9 = "0.15"', "parameters.w9: expected one of w1, w2"),
+        ('w1 = "0.15"', 'w9 = "0.15"', "parameters.w9: unknown key; expected one of w1, w2"),
         ('learning_rate = "0.5"', 'learning_rate = "-0.5"', "training.learning_rate: expected a number > 0"),
         ('learning_rate = "0.5"', 'learning_rate = "0"', "training.learning_rate: expected a number > 0"),
         (
@@ -48,7 +48,7 @@ def test_published_figures_use_the_vocabulary():
         ('loss = "half-sse"', 'loss = "hinge"', "network.loss: expected one of half-sse, mse, bce, softmax-ce"),
         ('loss = "half-sse"', 'loss = "softmax-ce"', "an identity output layer for softmax-ce"),
         ('bias = "shared-per-layer"', 'bias = "per-layer"', "network.bias: expected one of per-neuron"),
-        ("[network]", "[netwrk]\n[network]", "netwrk: expected one of the sections"),
+        ("[network]", "[netwrk]\n[network]", "netwrk: unknown key; did you mean 'network'?"),
     ],
 )
 def test_invalid_case_file(tmp_path, old, new, message):

@@ -132,9 +132,9 @@ def test_failures_lost_values_and_cells_versions():
     other = replace(R, quantity="out_h1")
     assert diff.compare(_doc(R, other), _doc(R)).lost  # same cell and case, a value gone
     gone = diff.compare(_doc(R, replace(R, backend="jax")), _doc(R))
-    assert gone.cells_disappeared == ["jax-float64"] and gone.regression
+    assert gone.cells_disappeared == ["c jax-float64"] and gone.regression
     came = diff.compare(_doc(R), _doc(R, replace(R, backend="jax")))
-    assert came.cells_appeared == ["jax-float64"] and not came.regression
+    assert came.cells_appeared == ["c jax-float64"] and not came.regression
     upgraded = diff.compare(_doc(R, versions={"torch": "2.13.0"}), _doc(R, versions={"torch": "2.14.0"}))
     assert upgraded.versions == [("torch", "2.13.0", "2.14.0")] and not upgraded.regression
     assert "torch: 2.13.0 -> 2.14.0" in diff.render(upgraded, "a", "b")
@@ -180,3 +180,90 @@ def test_a_value_that_became_ill_conditioned_is_a_worse_verdict():
     assert d.became_ill_conditioned and d.regression
     assert "became ill-conditioned" in diff.render(d, "a", "b")
     assert not diff.compare(_doc(ill), _doc(ill)).regression
+
+
+def _diff(capsys, tmp_path, old: dict | list, new: dict | list) -> tuple[int, str, str]:
+    """`bpcheck diff` of two documents written as files."""
+    paths = []
+    for name, doc in (("old.json", old), ("new.json", new)):
+        (tmp_path / name).write_text(json.dumps(doc))
+        paths.append(str(tmp_path / name))
+    code = main(["diff", *paths])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("gone", "listed"),
+    [
+        ({"case": "d"}, "cases disappeared (1):\n  d"),  # a whole case
+        ({"case": "c", "backend": "jax"}, "cells disappeared (1):\n  c jax-float64"),  # a cell of one case only
+        (
+            {"case": "c", "backend": "torch", "quantity": "out_h1"},  # one value
+            "values missing from the new results (1):\n  c torch-float64 out_h1",
+        ),
+    ],
+)
+def test_anything_old_has_and_new_lacks_is_a_regression_named_by_case_and_cell(capsys, tmp_path, gone, listed):
+    # Old: cases c and d, each with torch and jax, two quantities each; new: the same less `gone`.
+    every = [
+        replace(R, case=c, backend=b, quantity=q)
+        for c in ("c", "d")
+        for b in ("torch", "jax")
+        for q in ("net_h1", "out_h1")
+    ]
+    kept = [r for r in every if not all(getattr(r, k) == v for k, v in gone.items())]
+    assert len(kept) < len(every)
+    d = diff.compare(_doc(*every), _doc(*kept))
+    assert d.regression and listed in diff.render(d, "a", "b")
+    code, out, err = _diff(capsys, tmp_path, _doc(*every), _doc(*kept))
+    assert code == 1 and listed in out and out.rstrip().endswith("REGRESSION") and err == "", out
+    # and the other way round, what appeared is only reported
+    code, out, _ = _diff(capsys, tmp_path, _doc(*kept), _doc(*every))
+    assert code == 0 and out.rstrip().endswith("no regression"), out
+
+
+@pytest.mark.parametrize(
+    ("old_cases", "new_cases"),
+    [(["c"], ["d"]), (["c", "d"], ["e"]), (["c"], []), ([], ["c"]), ([], [])],
+)
+def test_two_results_with_no_case_in_common_are_not_compared(capsys, tmp_path, old_cases, new_cases):
+    old = _doc(*[replace(R, case=c) for c in old_cases])
+    new = _doc(*[replace(R, case=c) for c in new_cases])
+    code, out, err = _diff(capsys, tmp_path, old, new)
+    assert code == 2 and out == "", out
+    assert err.startswith("bpcheck: error: nothing in common") and err.count("\n") == 1, err
+
+
+def test_diff_reads_the_results_json_that_run_writes(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    quick = ["--backend", "reference", "--dtype", "float64", "--no-trajectories", "--jobs", "1"]
+    assert main(["run", "--out", "a", *quick]) == 0
+    capsys.readouterr()
+    assert main(["diff", "a", "a/results.json"]) == 0  # the directory and the file both
+    out, err = capsys.readouterr()
+    assert out.rstrip().endswith("no regression") and err == "", (out, err)
+    records = json.loads((tmp_path / "a" / "results.json").read_text())
+    code, out, _ = _diff(capsys, tmp_path, records, records[1:])  # one value gone
+    assert code == 1 and f"{records[0]['case']} reference-float64 {records[0]['quantity']}" in out, out
+    code, out, _ = _diff(capsys, tmp_path, records, [{**r, "case": "other"} for r in records])
+    assert code == 2
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [1, 2],
+        [{"case": "c"}],
+        {"schema": results.SCHEMA, "records": [None]},
+        {"schema": results.SCHEMA, "records": [{**_R, "backend": 3}]},
+        {"schema": results.SCHEMA, "records": [], "environment": []},
+    ],
+)
+def test_malformed_records_are_one_line_and_exit_2(capsys, tmp_path, doc):
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    (tmp_path / "good.json").write_text(json.dumps(_doc(R)))
+    for argv in (["bad.json", "good.json"], ["good.json", "bad.json"]):
+        assert main(["diff", *(str(tmp_path / a) for a in argv)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "not a results.json" in err, err

@@ -171,11 +171,17 @@ def _typo(key: str, data: st.DataObject) -> str:
 
 
 def _at(doc: dict[str, Any], path: str) -> dict[str, Any]:
+    """The table at `path`, or the top level when an earlier mutation removed it."""
     node: Any = doc
     for part in filter(None, path.split(".")):
-        node = (
-            node[int(part)] if part.isdigit() else node.setdefault(part, {}) if part == "reproduced_by" else node[part]
-        )
+        if part.isdigit():
+            node = node[int(part)] if isinstance(node, list) and len(node) > int(part) else None
+        elif part == "reproduced_by":
+            node = node.setdefault(part, {}) if isinstance(node, dict) else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, (dict, list)):
+            return doc
     return node
 
 
@@ -208,7 +214,7 @@ def _renamed_key(doc: dict[str, Any], data: st.DataObject) -> tuple[str, ...]:
     )
     table = _at(doc, path)
     bad = _typo(key, data)
-    table[bad] = table.pop(key)
+    table[bad] = table.pop(key, 1)
     return ()
 
 
@@ -222,7 +228,7 @@ def _missing_key(doc: dict[str, Any], data: st.DataObject) -> tuple[str, ...]:
             + [("parameters", k) for k in ("w1", "w8", "b2")]
         )
     )
-    del _at(doc, path)[key]
+    _at(doc, path).pop(key, None)
     return (key,) if path in ("network", "data", "training", "") else ()
 
 
@@ -252,14 +258,15 @@ def _wrong_value(doc: dict[str, Any], data: st.DataObject) -> tuple[str, ...]:
     value = data.draw(st.sampled_from(WRONG_TYPES[(path, key)]))
     table = _at(doc, path)
     if value is None:
-        del table[key]
+        table.pop(key, None)
     else:
         table[key] = value
     return ()
 
 
 def _both_activation_keys(doc: dict[str, Any], data: st.DataObject) -> tuple[str, ...]:
-    net = doc["network"]
+    net = doc.setdefault("network", {})
+    net["activation"] = "sigmoid"
     net["activations"] = data.draw(st.sampled_from([["sigmoid", "sigmoid"], ["tanh", "sigmoid"]]))
     return ("activation",)
 
@@ -270,8 +277,8 @@ def _empty_configs(doc: dict[str, Any], data: st.DataObject) -> tuple[str, ...]:
 
 
 def _bce_targets(doc: dict[str, Any], data: st.DataObject) -> tuple[str, ...]:
-    doc["network"]["loss"] = "bce"
-    doc["data"]["targets"] = data.draw(
+    doc.setdefault("network", {})["loss"] = "bce"
+    doc.setdefault("data", {})["targets"] = data.draw(
         st.sampled_from([["1.5", "0.5"], ["-0.1", "0.99"], ["0.5", "2"], ["0.2", "-1e-9"]])
     )
     return ("targets",)

@@ -8,7 +8,7 @@ from bpcheck.cliutil import UsageError
 from bpcheck.reporting import diff, results
 
 NAME = "diff"
-HELP = "compare two reports (directories or results.json files); exit 1 on a regression"
+HELP = "compare two reports (directories, or results.json of report or run); exit 1 on a regression"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
         old, new = results.load(args.old), results.load(args.new)
     except results.ResultsError as err:
         raise UsageError(str(err)) from None
+    if why := diff.nothing_in_common(old, new):
+        raise UsageError(why)
     d = diff.compare(old, new)
     print(diff.render(d, args.old, args.new))
     return 1 if d.regression else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bpcheck import backends, matrix
+from bpcheck import backends, matrix, size
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting.explain import explain
@@ -22,18 +22,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
     p.add_argument("--values", help="your values file: the formula with your own numbers too")
+    size.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        case = load_case(args.case or (case_of(args.values) if args.values else None) or MAIN_CASE)
+        default = (case_of(args.values) if args.values else None) or MAIN_CASE
+        case = load_case(default if args.case is None else args.case)
     except CaseError as err:
         raise UsageError(str(err)) from None
-    choose([args.dtype], matrix.DTYPES, "dtype")
+    dtypes = choose(split([args.dtype], "dtype"), matrix.DTYPES, "dtype")
+    if len(dtypes) > 1:
+        raise UsageError(f"--dtype takes one dtype here, got {', '.join(dtypes)}")
+    size.guard(size.crosscheck([case], len(backends.names()), 1, trajectories=False), args.allow_large)
     valid = [t.quantity for t in matrix.targets(case)]
     if args.quantity not in valid:
         raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
-    asked = split(args.backend)
+    asked = split(args.backend, "backend")
     names = choose(asked, backends.names(), "backend")
     for name in asked or []:
         if backends.status(name) != "available":
@@ -45,5 +50,5 @@ def run(args: argparse.Namespace) -> int:
             written = read_values(args.values, case.layout)
         except ValuesError as err:
             raise UsageError(str(err)) from None
-    print(explain(case, args.quantity, names, args.dtype, written))
+    print(explain(case, args.quantity, names, dtypes[0], written))
     return 0

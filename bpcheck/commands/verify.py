@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from bpcheck import matrix
+from bpcheck import matrix, size
 from bpcheck.api import values_document
-from bpcheck.cliutil import UsageError, choose, split
+from bpcheck.cliutil import UsageError, choose, nothing_checked, split
 from bpcheck.reference.case import MAIN_CASE, Case, CaseError, bundled_cases, load_case
 from bpcheck.verify.check import check_written
 from bpcheck.verify.implementation import LoadError, load_backend, verify_backend
@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-trajectories", action="store_true", help="--backend: skip the N-step figures (quicker)")
     p.add_argument("--list", action="store_true", help="list the case's quantity names and the mistakes catalogue")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    size.add_argument(p)
 
 
 def _case(name: str) -> Case:
@@ -44,7 +45,7 @@ def _case(name: str) -> Case:
 
 
 def run(args: argparse.Namespace) -> int:
-    cases = split(args.case)
+    cases = split(args.case, "case")
     if args.list:
         return _list(_case((cases or [MAIN_CASE])[0]), args.json)
     if (args.values is None) == (args.backend is None):
@@ -71,11 +72,14 @@ def _values(case: Case, args: argparse.Namespace) -> int:
         print(json.dumps(values_document(case, config, args.values, w), indent=1))
     else:
         print("\n".join([heading(case, config, args.values), *walk_text(w, "you wrote")]))
+    if not w.counts()["checked"]:
+        return nothing_checked(f"{args.values} gave no value of {case.name} to check")
     return 1 if w.failed else 0
 
 
 def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
-    dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
+    dtypes = choose(split(args.dtype, "dtype"), matrix.DTYPES, "dtype")
+    size.guard(size.crosscheck(cases, 1, len(dtypes), not args.no_trajectories), args.allow_large)
     try:
         backend = load_backend(args.backend)
     except LoadError as err:
@@ -89,6 +93,9 @@ def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
         )
     else:
         print(cells_text(cells))
+    if not any(c.walk is not None and not (c.skipped or c.error) for c in cells):
+        why = "; ".join(dict.fromkeys(c.skipped or c.error or "" for c in cells)) or "no case and dtype was run"
+        return nothing_checked(f"{args.backend} gave no value to check ({why})")
     return 1 if failed else 0
 
 

@@ -11,13 +11,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from bpcheck.reporting.plots import _png, backend_style
+from bpcheck.reporting.plots import _png, backend_style, no_tex, plain
 
 STYLES = {"float64": "-", "float32": ":"}
 
 
 def _who(r: dict[str, Any]) -> str:
-    return r["backend"] if r["device"] == "cpu" else f"{r['backend']} ({r['device']})"
+    """The backend (and device) as drawn: `plain` text."""
+    return plain(r["backend"] if r["device"] == "cpu" else f"{r['backend']} ({r['device']})")
 
 
 def _looks(recs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -44,7 +45,7 @@ def _bars(
                 hatch, alpha = None if r["device"] == "cpu" else "//", 1.0 if dt == "float64" else 0.55
                 ax.bar(x, r[key], width * 0.9, color=looks[w]["color"], hatch=hatch, alpha=alpha)
                 fewer = "†" if first and r.get("steps") != steps else ""
-                ax.annotate(dt.removeprefix("float") + fewer, (x, r[key]), ha="center", va="bottom", fontsize=7)
+                ax.annotate(plain(dt.removeprefix("float") + fewer), (x, r[key]), ha="center", va="bottom", fontsize=7)
             if first and r is not None and r.get("first_per_step") is not None:
                 ax.plot([x - width * 0.45, x + width * 0.45], [r["first_per_step"]] * 2, color="black", lw=1.5)
     ax.set_xticks(range(len(who)), who, rotation=30, ha="right", fontsize=8)
@@ -74,6 +75,11 @@ def _lines(ax: Any, recs: list[dict[str, Any]], who: list[str], dtypes: list[str
 
 
 def draw(doc: dict[str, Any]) -> bytes:
+    with no_tex():
+        return _draw(doc)
+
+
+def _draw(doc: dict[str, Any]) -> bytes:
     recs, s = doc["measurements"], doc["settings"]
     who = list(dict.fromkeys(_who(r) for r in recs))
     dtypes = list(s["dtypes"])
@@ -96,9 +102,10 @@ def draw(doc: dict[str, Any]) -> bytes:
     axes[1][1].set_title("the post's 2-2-2 network, B examples: (t(1 + k) - t(1)) / k", fontsize=10)
     looks = _looks(recs)
     handles = [Line2D([], [], ms=6, lw=2, label=w, **looks[w]) for w in who]
-    handles += [Line2D([], [], color="black", ls=STYLES.get(dt, "--"), lw=1.5, label=dt) for dt in dtypes]
+    handles += [Line2D([], [], color="black", ls=STYLES.get(dt, "--"), lw=1.5, label=plain(dt)) for dt in dtypes]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9, frameon=False)
-    fig.suptitle(f"bpcheck bench: {doc['environment']['cpu']}, {doc['environment']['cpu_count']} CPUs", fontsize=11)
+    env = doc["environment"]
+    fig.suptitle(plain(f"bpcheck bench: {env['cpu']}, {env['cpu_count']} CPUs"), fontsize=11)
     rows = -(-len(handles) // 6)
     fig.subplots_adjust(left=0.07, right=0.98, top=0.92, bottom=0.06 + 0.025 * rows, hspace=0.4, wspace=0.22)
     return _png(fig)

@@ -6,9 +6,12 @@ Records are matched on (case, backend, dtype, device, quantity, config). A regre
 - ULP growth: a value's distance to exact grew by more than `growth_threshold` (below) while the
   software and the CPU's SIMD features are the same; by more than `environment_threshold` when
   they differ (or are not recorded); growth between the two is listed as moved with the environment;
-- a lost value: a value of a cell (backend-dtype-device) and case still present is missing;
-- a disappeared cell or case: a backend-dtype-device, or a case, that produced values no longer does.
-Appeared cells and values, fixed values, printed figures between `reproduced` and
+- a lost value: a value of a case and cell (backend-dtype-device) still present is missing;
+- a disappeared cell or case: a case's backend-dtype-device, or a whole case, that produced
+  values no longer does (listed as case and cell).
+So every value of OLD is either matched in NEW or listed as lost, in a disappeared cell or in a
+disappeared case. Two documents with no case in common are not compared (`nothing_in_common`).
+Appeared cases, cells and values, fixed values, printed figures between `reproduced` and
 `reproduced-from-printed`, and environment changes are reported only.
 
 Growth threshold, max(2 ULPs, 50% of the old distance, 10% of the value's bound): a correct
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bpcheck.judge import FIGURE_VERDICTS, Cell, Record
+from bpcheck.reporting.output import shown
 from bpcheck.reporting.results import failing, records
 
 Key = tuple[str, str, str, str, str, str]
@@ -78,9 +82,10 @@ class Diff:
     exact_changed: list[tuple[Record, Record]] = field(default_factory=list)
     #: a printed figure now reproduced where it followed from printed figures, or the converse (report only)
     figures_changed: list[tuple[Record, Record]] = field(default_factory=list)
-    cells_appeared: list[str] = field(default_factory=list)
-    cells_disappeared: list[str] = field(default_factory=list)
+    cells_appeared: list[str] = field(default_factory=list)  # "case cell", of a case in both
+    cells_disappeared: list[str] = field(default_factory=list)  # "case cell", of a case in both
     cases_disappeared: list[str] = field(default_factory=list)
+    cases_appeared: list[str] = field(default_factory=list)
     versions: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     environment: list[str] = field(default_factory=list)  # other differences: Python, BLAS, CPU, features
     same_environment: bool = True
@@ -97,6 +102,24 @@ class Diff:
         )
 
 
+def cases(doc: dict[str, Any]) -> list[str]:
+    """The cases the document has values of, in order."""
+    return list(dict.fromkeys(r["case"] for r in doc["records"]))
+
+
+def nothing_in_common(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> str:
+    """Why the two cannot be compared ('' when they can): they share no case."""
+    old, new = cases(old_doc), cases(new_doc)
+    if set(old) & set(new):
+        return ""
+    listed = lambda names: ", ".join(map(shown, names)) if names else "no values"  # noqa: E731
+    return f"nothing in common: the old results have {listed(old)}; the new ones {listed(new)}"
+
+
+def _case_cell(r: Record) -> str:
+    return f"{r.case} {cell(r)}"
+
+
 def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
     old = {key(r): r for r in records(old_doc)}
     new = {key(r): r for r in records(new_doc)}
@@ -106,11 +129,14 @@ def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
     d.versions = [(p, ov.get(p), nv.get(p)) for p in sorted(set(ov) | set(nv)) if ov.get(p) != nv.get(p)]
     d.environment = environment_changes(old_env, new_env)
     d.same_environment = not d.versions and not software_changes(old_env, new_env) and same_features(old_env, new_env)
-    old_cells, new_cells = {cell(r) for r in old.values()}, {cell(r) for r in new.values()}
+    old_cases, new_cases = {r.case for r in old.values()}, {r.case for r in new.values()}
+    d.cases_disappeared = sorted(old_cases - new_cases)
+    d.cases_appeared = sorted(new_cases - old_cases)
+    both = old_cases & new_cases
+    old_cells = {_case_cell(r) for r in old.values() if r.case in both}
+    new_cells = {_case_cell(r) for r in new.values() if r.case in both}
     d.cells_appeared = sorted(new_cells - old_cells)
     d.cells_disappeared = sorted(old_cells - new_cells)
-    new_cases = {r.case for r in new.values()}
-    d.cases_disappeared = sorted({r.case for r in old.values()} - new_cases)
     for k, n in new.items():
         o = old.get(k)
         if o is None:
@@ -132,7 +158,7 @@ def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
             (d.grew if n.ulps - o.ulps > allowed else d.moved_with_environment).append((o, n))
         if o.exact != n.exact:
             d.exact_changed.append((o, n))
-    d.lost = [o for k, o in old.items() if k not in new and cell(o) in new_cells and o.case in new_cases]
+    d.lost = [o for k, o in old.items() if k not in new and _case_cell(o) in new_cells]
     return d
 
 
@@ -230,6 +256,7 @@ def render(d: Diff, old_label: str, new_label: str) -> str:
     section("cells disappeared", d.cells_disappeared)
     section("cases disappeared", d.cases_disappeared)
     section("cells appeared", d.cells_appeared)
+    section("cases appeared", d.cases_appeared)
     section("fixed", [f"{_name(n)}: {o.verdict} -> {n.verdict}" for o, n in d.fixed])
     section(
         "printed figures now judged otherwise (not a regression)",

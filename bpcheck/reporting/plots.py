@@ -1,5 +1,10 @@
 """The four pictures, drawn from a results document with matplotlib's Agg renderer (headless;
-no pyplot, so no global state and no display). Each returns PNG bytes."""
+no pyplot, so no global state and no display). Each returns PNG bytes.
+
+Every text that comes from the document (case, backend, quantity, config and neuron names, a
+figure as the source prints it) goes through `plain`: a `$` in it would start matplotlib's
+mathtext, and a name like `$\\badcmd$` would stop the whole report. LaTeX (text.usetex, which a
+user's matplotlibrc may turn on) is off while drawing."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import io
 import math
 from typing import Any
 
+from matplotlib import rc_context
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
@@ -23,6 +29,17 @@ TITLES = {
 }
 #: A backend this process does not know (results from a machine with other plug-ins): grey dots.
 UNKNOWN_STYLE = ("#7f7f7f", ".")
+
+
+def no_tex() -> Any:
+    """While drawing: no LaTeX, whatever the user's matplotlibrc says (mathtext stays on for the
+    axes' own labels, such as a log scale's 10^k; `plain` escapes the document's texts)."""
+    return rc_context({"text.usetex": False})
+
+
+def plain(text: object) -> str:
+    """`text` drawn as it is: each `$` escaped, so matplotlib never reads it as mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def _png(fig: Figure) -> bytes:
@@ -64,7 +81,7 @@ def network(doc: dict[str, Any], case: str) -> bytes:
 
     def label(p: str) -> str:
         new = after.get(p)
-        return f"{p} = {before[p]:.4g}" + ("" if new is None else f" -> {new:.8g}")
+        return plain(f"{p} = {before[p]:.4g}" + ("" if new is None else f" -> {new:.8g}"))
 
     for l, layer in enumerate(weights):
         for j, row in enumerate(layer):
@@ -91,7 +108,7 @@ def network(doc: dict[str, Any], case: str) -> bytes:
         for name in layer:
             x, y = pos[name]
             ax.add_patch(_circle(x, y, fill))
-            ax.text(x, y, name, ha="center", va="center", fontsize=11, zorder=4)
+            ax.text(x, y, plain(name), ha="center", va="center", fontsize=11, zorder=4)
     for k, i in enumerate(labels[0]):
         if info["inputs"]:
             ax.text(pos[i][0] - 0.55, pos[i][1], f"{info['inputs'][0][k]:g}", ha="right", va="center", fontsize=9)
@@ -102,7 +119,7 @@ def network(doc: dict[str, Any], case: str) -> bytes:
     ax.set_xlim(-1.6, (depth - 1) * 4.0 + 1.9)
     ax.set_ylim(bottom - 1.0, max(y for _, y in pos.values()) + 0.7)
     ax.set_aspect("equal")
-    ax.set_title(f"{case}: eta = {info['learning_rate']:g}, rule {info['default_config']}", fontsize=10)
+    ax.set_title(plain(f"{case}: eta = {info['learning_rate']:g}, rule {info['default_config']}"), fontsize=10)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
     return _png(fig)
 
@@ -124,7 +141,7 @@ def _closing(doc: dict[str, Any], case: str, config: str) -> list[tuple[int, flo
     for f in doc["cases"][case]["published"]:
         split = split_trajectory_name(f["quantity"])
         if split and split[0] == "E_total" and f["config"] == config and f["updates"] is not None:
-            out.append((f["updates"] + 1, float(f["value"]), f"the post: {f['quantity']} = {f['value']}"))
+            out.append((f["updates"] + 1, float(f["value"]), plain(f"the post: {f['quantity']} = {f['value']}")))
     return out
 
 
@@ -136,7 +153,7 @@ def training(doc: dict[str, Any], case: str) -> bytes:
         if c["values"] is None:
             continue
         style = "-" if c["dtype"] == "float64" else ":"
-        label = f"{c['backend']} {c['dtype']}" + ("" if c["device"] == "cpu" else f" {c['device']}")
+        label = plain(f"{c['backend']} {c['dtype']}" + ("" if c["device"] == "cpu" else f" {c['device']}"))
         ax.plot(c["steps"], c["values"], style, color=backend_style(c["backend"])[0], lw=1.4, label=label, alpha=0.85)
     if curves:
         c = curves[0]
@@ -149,7 +166,7 @@ def training(doc: dict[str, Any], case: str) -> bytes:
     ax.set_yscale("log")
     ax.set_xlabel("training step (E_total in its forward pass)")
     ax.set_ylabel("E_total")
-    ax.set_title(f"{case}, rule {config}", fontsize=10)
+    ax.set_title(plain(f"{case}, rule {config}"), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     fig.subplots_adjust(left=0.09, right=0.98, top=0.93, bottom=0.1)
@@ -169,10 +186,10 @@ def heatmap(doc: dict[str, Any], case: str) -> bytes:
         grid[i][j] = max(r["ulps"], 0.01) if r["ulps"] is not None else math.nan
         if r["verdict"] in FAILING:
             bad.append((i, j))
-    names = [q if c == default else f"{q} [{c}]" for q, c in cols]
-    rlabels = ["-".join(x for x in r if x != "cpu") for r in rows]
+    names = [plain(q if c == default else f"{q} [{c}]") for q, c in cols]
+    rlabels = [plain("-".join(x for x in r if x != "cpu")) for r in rows]
     # margins in inches from the label lengths (tight_layout would cost a whole extra draw)
-    below, left = 0.3 + 0.055 * max(map(len, names)), 0.3 + 0.07 * max(map(len, rlabels))
+    below, left = 0.3 + 0.055 * max(map(len, names), default=1), 0.3 + 0.07 * max(map(len, rlabels), default=1)
     width, height = max(8.0, 0.2 * len(cols) + left + 1.6), max(0.8 + 0.42 * len(rows), 1.8) + below
     fig = Figure(figsize=(width, height))
     fig.subplots_adjust(left=left / width, right=1 - 1.4 / width, bottom=below / height, top=1 - 0.45 / height)
@@ -184,7 +201,7 @@ def heatmap(doc: dict[str, Any], case: str) -> bytes:
     ax.set_xticks(range(len(cols)), names, rotation=90, fontsize=7)
     ax.set_yticks(range(len(rows)), rlabels, fontsize=8)
     fig.colorbar(im, ax=ax, label="ULPs to exact (0 shown as 0.01)", fraction=0.03, pad=0.01)
-    ax.set_title(f"{case}: x marks a value outside its bound", fontsize=10)
+    ax.set_title(plain(f"{case}: x marks a value outside its bound"), fontsize=10)
     return _png(fig)
 
 
@@ -197,15 +214,15 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
         for c in curves:
             if c["dtype"] != dt or c["ulps"] is None:
                 continue
-            label = c["backend"] + ("" if c["device"] == "cpu" else f" {c['device']}")
+            label = plain(c["backend"] + ("" if c["device"] == "cpu" else f" {c['device']}"))
             ax.plot(c["steps"], c["ulps"], color=backend_style(c["backend"])[0], lw=1.3, label=label, alpha=0.85)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(bottom=0)
-        ax.set_ylabel(f"ULPs ({dt})")
+        ax.set_ylabel(plain(f"ULPs ({dt})"))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
-        ax.set_title(f"{case}: |E_total - exact| in ULPs of {dt}", fontsize=10)
+        ax.set_title(plain(f"{case}: |E_total - exact| in ULPs of {dt}"), fontsize=10)
     fig.axes[-1].set_xlabel("training step")
     height = 3.4 * len(dtypes)
     fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.35 / height, bottom=0.55 / height, hspace=0.3)
@@ -213,4 +230,5 @@ def distance(doc: dict[str, Any], case: str) -> bytes:
 
 
 def draw_all(doc: dict[str, Any], case: str) -> dict[str, bytes]:
-    return {name: globals()[name](doc, case) for name in PICTURES}
+    with no_tex():
+        return {name: globals()[name](doc, case) for name in PICTURES}

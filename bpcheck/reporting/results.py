@@ -76,7 +76,8 @@ def resolve(path: str | Path) -> Path:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """A results document from a report directory or a results.json; ResultsError otherwise."""
+    """A results document from a report directory, a report's results.json, or the results.json
+    `bpcheck run` writes (its records alone, a JSON list; no environment); ResultsError otherwise."""
     p = resolve(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
@@ -84,11 +85,20 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ResultsError(f"{path}: no such file or report directory") from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ResultsError(f"{p}: not a results.json ({type(err).__name__})") from None
+    if isinstance(doc, list):  # bpcheck run's
+        doc = {"schema": SCHEMA, "environment": {}, "unavailable": {}, "cases": {}, "curves": [], "records": doc}
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or not isinstance(doc.get("records"), list):
         raise ResultsError(f"{p}: not a results.json (expected schema {SCHEMA!r} with records)")
+    for k, r in enumerate(doc["records"]):
+        if not isinstance(r, dict) or not all(isinstance(r.get(f), str) for f in KEYS):
+            raise ResultsError(f"{p}: not a results.json (record {k + 1} lacks one of {', '.join(KEYS)})")
+    if not isinstance(doc.get("environment", {}), dict):
+        raise ResultsError(f"{p}: not a results.json (its environment is not an object)")
     return doc
 
 
+#: What names a record: the fields a diff matches on.
+KEYS = ("case", "backend", "dtype", "device", "quantity", "config")
 _NAMES = {f.name for f in fields(Record)}
 
 
