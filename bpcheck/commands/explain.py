@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 
 from bpcheck import backends, matrix, size
 from bpcheck.cliutil import UsageError, choose, split
@@ -37,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     size.guard(size.crosscheck([case], len(backends.names()), 1, trajectories=False), args.allow_large)
     valid = [t.quantity for t in matrix.targets(case)]
     if args.quantity not in valid:
-        raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")
+        close = difflib.get_close_matches(args.quantity, valid, n=3)
+        listed = f"`bpcheck verify --list --case {case.name}` lists them"
+        hint = f"did you mean {', '.join(close)}?" if close else listed
+        raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; {hint}")
     asked = split(args.backend, "backend")
     names = choose(asked, backends.names(), "backend")
     for name in asked or []:

@@ -93,7 +93,7 @@ def explain(
     given = givens(case, dtype)
     exact = exact_step(case, dtype)
     sources: list[tuple[str, dict[str, Any]]] = [("exact", exact)]
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []
     computed = engine.Engine([case], names, [dtype], trajectories=False).result()
     for (_, cell), got in computed.values.items():
         label = cell.id.removesuffix(f"-{dtype}").replace(f"-{dtype}-", "-")
@@ -102,7 +102,8 @@ def explain(
         if broken is None:
             sources.append((label, values))
         else:  # a backend that breaks is a result, not a crash
-            errors.append(f"{label:<10} {broken}")
+            errors.append((label, broken))
+    pad = max(len(label) for label in ["exact", "post", "yours", *(n for n, _ in sources), *(n for n, _ in errors)]) + 1
     note = ""
     if q.endswith("+") and q[:-1] in case.layout.biases and not case.config.update_biases:
         note = f"  (the rule {case.default_config} updates no biases)"
@@ -110,27 +111,27 @@ def explain(
     printed = {f.quantity: f.value for f in case.published}
     if dtype == "float64" and q in printed:
         post = {f: printed.get(f) or (f"{given[f]:g}" if f in given else "?") for f in factors}
-        lines.append(f"{'post':<10} {q} = {numeric(t, post)} = {printed[q]}")
+        lines.append(f"{'post':<{pad}}{q} = {numeric(t, post)} = {printed[q]}")
         derived = from_printed(case, next(f for f in case.published if f.quantity == q))
         if derived is not None:
-            lines.append(f"{'':<10} not the exact value: it follows {derived.describe(case.default_config)}")
+            lines.append(f"{'':<{pad}}not the exact value: it follows {derived.describe(case.default_config)}")
     if written is not None:
-        lines += yours(case, q, written)
+        lines += yours(case, q, written, pad)
     for label, vals in sources:
         shown = {f: _fmt(vals.get(f, given.get(f))) for f in factors}
         result = vals.get(q)
         tail = ""
         if label != "exact" and result is not None:
             tail = f"  ({ulps(float(result), exact[q], dtype):.3g} ULPs from exact)"
-        lines.append(f"{label:<10} {q} = {numeric(t, shown)} = {_fmt(result, 17)}{tail}")
-    lines += errors
+        lines.append(f"{label:<{pad}}{q} = {numeric(t, shown)} = {_fmt(result, 17)}{tail}")
+    lines += [f"{label:<{pad}}{broken}" for label, broken in errors]
     subs = [(f, template(case, f)) for f in factors if f not in given and _has_template(case, f)]
     if subs:
         lines += ["", "where"] + [f"  {f} = {symbolic(s)}" for f, s in subs]
     return "\n".join(lines)
 
 
-def yours(case: Case, q: str, written: dict[str, Written]) -> list[str]:
+def yours(case: Case, q: str, written: dict[str, Written], pad: int = 11) -> list[str]:
     """The formula with the person's own numbers: each input as they wrote it (or, marked *,
     computed from what they wrote), what that gives, and how their own value stands (the
     walk's status), under the sign convention their deltas are written in."""
@@ -151,7 +152,7 @@ def yours(case: Case, q: str, written: dict[str, Written]) -> list[str]:
                 shown[d] = _fmt(v) + "*"
             values.append(v)
         result = _fmt(f.fn(*values))
-    line = f"{'yours':<10} {q} = {numeric(f.text, shown)} = {result}"
+    line = f"{'yours':<{pad}}{q} = {numeric(f.text, shown)} = {result}"
     c = walk.get(q)
     if c is not None:
         status = f"carried from {', '.join(c.carried_from)}" if c.carried_from else c.status
@@ -159,9 +160,9 @@ def yours(case: Case, q: str, written: dict[str, Written]) -> list[str]:
         line += f"  (you wrote {c.given}: {status}{mistakes})"
     out = [line]
     if any(v.endswith("*") for v in shown.values()):
-        out.append(f"{'':<10} * not in your file: computed from the values you wrote")
+        out.append(f"{'':<{pad}}* not in your file: computed from the values you wrote")
     if walk.convention and q.startswith("delta_"):
-        out.append(f"{'':<10} your deltas are delta = -dE/dnet: {CONSISTENT}")
+        out.append(f"{'':<{pad}}your deltas are delta = -dE/dnet: {CONSISTENT}")
     return out
 
 
