@@ -1,8 +1,13 @@
 """The judge: the one function that turns a computed value into a verdict record.
 
 Everything that says pass or fail (run, report, verify, the pytest plugin and the project's
-own tests) calls `judge`; the verdict inside is reference.tolerance.verdict, the bound is the
+own tests) calls `judge`; the verdict inside is reference.tolerance.ruling, the bound is the
 error model's (reference/bounds.py, reference/tolerance.py).
+
+A value that is not a finite number (NaN, inf: an overflow) is judged too (tolerance.ruling:
+it fails where the exact value is finite in the dtype and the bound is finite), and recorded
+as no value (`value` null, so the JSON stays JSON) with `error` saying what it was; an exact
+value beyond the dtype's range is ill-conditioned whatever the value, with `reason` saying so.
 """
 
 from __future__ import annotations
@@ -13,11 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 from bpcheck.reference import tolerance
-from bpcheck.reference.arith import EXACT_DIGITS
 from bpcheck.reference.bounds import UNIT_ROUNDOFF
 from bpcheck.reference.case import Case, Figure
 from bpcheck.reference.tolerance import Allowance
-from bpcheck.reference.ulps import ulp, ulps
+from bpcheck.reference.ulps import beyond_range, ulp, ulps
 
 #: The verdicts that make a run fail.
 FAILING = ("fail", "not-reproduced")
@@ -66,9 +70,10 @@ class Record:
     verdict: str  # pass | ill-conditioned | fail; for a published figure reproduced | not-reproduced
     config: str
     measured: str  # after-update | loss-of-last-step
-    error: str | None = None
+    error: str | None = None  # why there is no value: the backend's error, or what it gave instead of a number
     bound: float | None = None  # the allowed |value - exact|, absolute (None: infinite)
     kink: bool = False  # taken at a point where the function is not differentiable
+    reason: str | None = None  # why the verdict, where the bound alone does not say (an overflow)
 
     @property
     def failed(self) -> bool:
@@ -78,8 +83,9 @@ class Record:
         """One line for a failure message: which cell, got, expected, how far, against what."""
         where = f"{self.backend}-{self.dtype}" + ("" if self.device == "cpu" else f"-{self.device}")
         head = f"{where} {self.quantity} [{self.config}] ({self.case})"
+        why = f" ({self.reason})" if self.reason else ""
         if self.error is not None:
-            return f"{head}: the backend gave no value: {self.error}"
+            return f"{head}: the backend gave no value: {self.error}, exact {self.exact}: {self.verdict}{why}"
         far = f"{self.ulps:.4g} ULPs of {self.dtype}" if self.ulps is not None else "not comparable"
         bound = "no bound" if self.allowed_ulps is None else f"allowed {self.allowed_ulps:g}"
         factor = "" if self.condition is None else f", {self.condition:g}x the value's own rounding"
@@ -87,7 +93,7 @@ class Record:
         printed = f"; the source prints {self.published}" if self.published is not None else ""
         return (
             f"{head}: got {self.value!r}, exact {self.exact}: {far}, {bound} "
-            f"(error model{factor}{kink}){printed}: {self.verdict}"
+            f"(error model{factor}{kink}){printed}: {self.verdict}{why}"
         )
 
 
@@ -104,11 +110,14 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
     v = _number(value)
     if v is None and error is None:
         error = f"not a number: {value!r}"
-    verdict = "fail" if v is None else tolerance.verdict(v, exact, allowance)
+    verdict, reason = ("fail", None) if v is None else tolerance.ruling(v, exact, allowance, cell.dtype)
+    if v is not None and not math.isfinite(v):
+        error, v = f"not a finite number: {v!r}", None
     if t.published is not None:
         ok = verdict != "fail" and v is not None and figure_agrees(v, t.published, allowance)
         verdict = "reproduced" if ok else "not-reproduced"
-    d = None if v is None else ulps(v, exact, cell.dtype)
+    held = not beyond_range(exact, cell.dtype)  # ULPs of the dtype at exact mean nothing beyond its range
+    d = None if v is None or not held else ulps(v, exact, cell.dtype)
     one = ulp(exact, cell.dtype)
     own = abs(float(exact)) * UNIT_ROUNDOFF[cell.dtype]  # the value's own rounding (0 if it underflows)
     return Record(
@@ -120,8 +129,8 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
         value=v,
         exact=digits(exact),
         ulps=None if d is None or not math.isfinite(d) else _round(d),
-        allowed_ulps=_round(allowance.radius / one) if math.isfinite(allowance.radius) else None,
-        condition=_round(allowance.radius / own) if own and math.isfinite(allowance.radius) else None,
+        allowed_ulps=_round(allowance.radius / one) if held and math.isfinite(allowance.radius) else None,
+        condition=_round(allowance.radius / own) if held and own and math.isfinite(allowance.radius) else None,
         published=t.published.value if t.published else None,
         verdict=verdict,
         config=t.config,
@@ -129,6 +138,7 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
         error=error,
         bound=float(f"{allowance.radius:.4g}") if math.isfinite(allowance.radius) else None,
         kink=allowance.kink,
+        reason=reason,
     )
 
 
@@ -148,8 +158,9 @@ def _number(value: Any) -> float | None:
 
 
 def digits(x: Any, n: int = 20) -> str:
-    """An exact value as a decimal string of `n` significant digits."""
-    return format(Decimal(str(x)[: EXACT_DIGITS + 10]), f".{n}g")
+    """An exact value as a decimal string of `n` significant digits (its exponent whole, however
+    large: an overflowed value's exact one may be 1e+1950; inf and NaN as Infinity and NaN)."""
+    return format(Decimal(str(x).strip()), f".{n}g")
 
 
 def as_json(records: list[Record]) -> list[dict[str, Any]]:
