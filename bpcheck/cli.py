@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import ModuleType
 
 from bpcheck import commands
+from bpcheck.backends import faults
 from bpcheck.cliutil import Parser, UsageError
 
 #: Listed first in --help, in this order; any other command module follows alphabetically.
@@ -24,22 +27,33 @@ def _commands() -> dict[str, ModuleType]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs a command. Ctrl-C prints one line and exits 130 (the engine has stopped its workers
+    by then); a KeyboardInterrupt that a plug-in raises itself is that plug-in's failure, not an
+    interrupt (backends/faults.py)."""
     try:
-        found = _commands()
-        parser = Parser(
-            prog="bpcheck", description="Check autograd frameworks against a hand-written backprop reference."
-        )
-        sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-        for name, module in found.items():
-            module.add_arguments(sub.add_parser(name, help=module.HELP))
-        args = parser.parse_args(argv)
-        return int(found[args.command].run(args))
+        return _main(argv)
+    except KeyboardInterrupt:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the program is ending: a second Ctrl-C prints nothing
+        print("bpcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        with faults.watching():
+            found = _commands()
+            parser = Parser(
+                prog="bpcheck", description="Check autograd frameworks against a hand-written backprop reference."
+            )
+            sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+            for name, module in found.items():
+                module.add_arguments(sub.add_parser(name, help=module.HELP))
+            args = parser.parse_args(argv)
+            return int(found[args.command].run(args))
     except UsageError as err:
         print(f"bpcheck: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("bpcheck: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # e.g. `bpcheck run | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

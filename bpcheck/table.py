@@ -46,8 +46,9 @@ def _num(s: str) -> str:
 def _cell(r: Record | None) -> str:
     if r is None:
         return "-"
-    if r.value is None or r.ulps is None:
-        return "error FAIL"
+    if r.value is None or r.ulps is None:  # no value (an error, NaN, inf), or an exact value beyond the dtype's range
+        shown = "error" if r.value is None else f"{r.value:.12g}"
+        return shown + (" ILL" if r.verdict == "ill-conditioned" else " FAIL" if r.failed else "")
     over = r.allowed_ulps is not None and r.ulps > r.allowed_ulps  # the exact check, whatever the figure's
     mark = " ILL" if r.verdict == "ill-conditioned" else " FAIL" if over and not r.kink else ""
     mark += " kink" if r.kink else ""
