@@ -215,18 +215,21 @@ def compute_cell(case: Case, b: Backend, cell: Cell, trajectories: bool = True, 
     of a number)."""
     params = rounded_parameters(case, cell.dtype)
     chosen = selected(case, cell, trajectories, part)
-    step: Mapping[Any, Any] = {}
+    step: Mapping[Any, Any] | str = {}
     with _calling_backend():
         if any(t.updates is None for t in chosen):
             try:
                 step = step_values(case, b, cell.dtype, cell.device)
             except BaseException as err:  # a backend that breaks is a result, not a crash
-                step = dict.fromkeys((q.name for q in case.layout.step_quantities), _reason(err))
+                step = _reason(err)
         trained: dict[tuple[str, int], Mapping[Any, Any] | str] = {}
         out: Values = {}
         for t in chosen:
             if t.updates is None:
-                out[(t.quantity, t.config)] = _value(step[t.quantity]) if t.quantity in step else MISSING
+                if isinstance(step, str):
+                    out[(t.quantity, t.config)] = step
+                else:
+                    out[(t.quantity, t.config)] = _value(step[t.quantity]) if t.quantity in step else MISSING
                 continue
             key = (t.config, t.updates)
             if key not in trained:
