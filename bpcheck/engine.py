@@ -365,7 +365,7 @@ class Engine:
             raise
         computed = Computed()
         for share, future in zip(self.shares, self.futures):
-            if self.pool is None:
+            if isinstance(future, _Deferred):
                 statuses, values, curves = future.result()  # in-process: an error here is the engine's own
             else:
                 try:
@@ -491,11 +491,11 @@ def _sigint_blocked() -> Iterator[None]:
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _worker_init(q: Any, parent: int, main_thread: bool) -> None:

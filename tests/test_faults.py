@@ -427,6 +427,19 @@ def test_the_json_of_an_overflowing_run_is_strict_json(capsys, tmp_path):
     json.loads((tmp_path / "results.json").read_text(), parse_constant=refuse)
 
 
+@pytest.mark.slow  # draws the pictures
+def test_the_report_of_a_diverging_run_is_strict_json(tmp_path):
+    case = str(CASES / "float64-divergence.toml")
+    argv = ["report", "--case", case, "--backend", "numpy,reference", "--out", str(tmp_path), "--jobs", "1", "--quiet"]
+    assert main(argv) == 0
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} is not JSON")
+
+    doc = json.loads((tmp_path / "results.json").read_text(), parse_constant=refuse)
+    assert any(None in c["values"] for c in doc["curves"])  # the overflowed steps: gaps in the picture
+
+
 # --- processes: Ctrl-C and SIGKILL leave nothing behind ---------------------------------------
 
 on_linux = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -518,7 +531,6 @@ def test_ctrl_c_with_workers_is_one_line_exit_130_and_no_orphan(tmp_path, reaped
 
 
 @on_linux
-@pytest.mark.slow
 def test_ctrl_c_inside_an_in_process_plugin_is_one_line_exit_130(tmp_path, reaped):
     bpcheck = Path(sys.executable).with_name("bpcheck")
     argv = [str(bpcheck), "verify", "--backend", _path(fp.Sleeps), "--case", "mazur-2015", "--no-trajectories"]
