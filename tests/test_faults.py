@@ -62,13 +62,18 @@ def registered():
         backends.unregister(name)
 
 
+def _workers(case, names: list[str], dtypes=matrix.DTYPES, trajectories: bool = False) -> engine.Outcome:
+    """crosscheck in two worker processes (asserting that it does use them)."""
+    run = engine.Engine([case], names, dtypes, jobs=2, trajectories=trajectories)
+    assert run.pool is not None, "this should run in worker processes"
+    computed = run.result()
+    return engine.Outcome(engine.records_of(case, computed, dtypes, trajectories), computed.unavailable)
+
+
 @pytest.fixture(scope="module")
 def in_workers(registered):
     """One run of every fault in two worker processes."""
-    engine_ = engine.Engine([POST], [registered[c] for c in ALL_FAULTS], matrix.DTYPES, jobs=2, trajectories=False)
-    assert engine_.pool is not None, "the faults should run in worker processes"
-    computed = engine_.result()
-    return engine.Outcome(engine.records_of(POST, computed, matrix.DTYPES, False), computed.unavailable)
+    return _workers(POST, [registered[c] for c in ALL_FAULTS])
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +124,17 @@ def test_a_plugin_without_a_device_is_unavailable_with_the_reason(request, mode,
 
 
 def test_a_worker_that_dies_leaves_its_backends_unavailable_not_a_crash(registered):
-    outcome = engine.crosscheck([POST], [registered[fp.Dies], "numpy"], ["float64"], jobs=2, trajectories=False)
+    outcome = _workers(POST, [registered[fp.Dies], "numpy"], ["float64"])
     assert outcome.unavailable[registered[fp.Dies]].startswith("unavailable: its worker failed")
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_a_train_that_returns_none_fails_its_trajectory_values(registered, jobs):
-    case = load_case("vanishing-identity")
-    outcome = engine.crosscheck([case], [registered[fp.TrainReturnsNone]], ["float64"], jobs=jobs)
+@pytest.mark.parametrize("workers", [False, True])
+def test_a_train_that_returns_none_fails_its_trajectory_values(registered, workers):
+    case, name = load_case("vanishing-identity"), registered[fp.TrainReturnsNone]
+    if workers:
+        outcome = _workers(case, [name], trajectories=True)
+    else:
+        outcome = engine.crosscheck([case], [name], jobs=1)
     after = [r for r in outcome.records if "@" in r.quantity]
     assert after and all(r.failed and "train() returned NoneType None" in (r.error or "") for r in after)
     assert all(not r.failed for r in outcome.records if "@" not in r.quantity)  # its single step is right
