@@ -128,6 +128,13 @@ def test_a_worker_that_dies_leaves_its_backends_unavailable_not_a_crash(register
     assert outcome.unavailable[registered[fp.Dies]].startswith("unavailable: its worker failed")
 
 
+def test_the_environment_record_of_a_plugin_whose_devices_raise_says_why(registered):
+    from bpcheck.reporting.environment import backend_settings
+
+    found = backend_settings(registered[fp.DevicesRaise])
+    assert found == {"status": "available", "settings_error": "RuntimeError: no driver found"}
+
+
 @pytest.mark.parametrize("workers", [False, True])
 def test_a_train_that_returns_none_fails_its_trajectory_values(registered, workers):
     case, name = load_case("vanishing-identity"), registered[fp.TrainReturnsNone]
