@@ -473,7 +473,9 @@ def _sendable(bs: Sequence[BackendLike]) -> bool:
     try:
         pickle.dumps([b if not isinstance(b, str) else _declared(b) for b in bs])
         return True
-    except Exception:
+    except BaseException as err:  # whatever its own __reduce__ raises
+        if faults.genuine(err):
+            raise
         return False
 
 
