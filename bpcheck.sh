@@ -11,10 +11,10 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 stamp="$VENV/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "bpcheck.sh: setting up $VENV (pip install -c constraints.txt -e '.[torch,jax,tensorflow,autograd,dev]') ..." >&2
+  echo "bpcheck.sh: setting up $VENV (pip install -c constraints.txt -e '.[all,dev]') ..." >&2
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[torch,jax,tensorflow,autograd,dev]' >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[all,dev]' >&2
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

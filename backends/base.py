@@ -10,7 +10,7 @@ from bpcheck import backends
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.mlp import Layer, Net, Trace
 from bpcheck.reference.oracle import as_dtype_case
-from bpcheck.reference.trace import mlp_params, name_trace
+from bpcheck.reference.trace import mlp_params, trace_values
 
 FORWARD_STAGES = frozenset({"forward", "error"})
 GRADIENT_STAGES = frozenset({"output-chain", "hidden-chain", "gradient"})
@@ -60,9 +60,14 @@ class StepBackend:
         self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str, stages: frozenset[str]
     ) -> dict[str, float]:
         x = [list(row) for row in as_dtype_case(case, dtype).inputs]  # dnet/dw: the inputs as held
-        named = name_trace(case.layout, x, self._cached_trace(case, params, config, dtype, device))
-        stage = case.layout.stage_of
-        return {k: float(v) for k, v in named.items() if stage[k] in stages}
+        lay, out = case.layout, {}
+        values = trace_values(lay, x, self._cached_trace(case, params, config, dtype, device))
+        for (name, stage, _), v in zip(lay.step_items(), values):
+            if stage in stages:
+                out[name] = float(v)
+            elif out:  # each call's stages are consecutive in the layout's order: the rest is not asked
+                break
+        return out
 
     def forward(self, case: Case, params: dict[str, float], dtype: str, device: str) -> dict[str, float]:
         return self._named(case, params, PLAIN, dtype, device, FORWARD_STAGES)

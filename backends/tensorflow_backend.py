@@ -16,15 +16,33 @@ still from the tape.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """TensorFlow's C++ libraries write absl and oneDNN lines to file descriptor 2 while they
+    load, before TF_CPP_MIN_LOG_LEVEL is read, so only the descriptor can silence them. An
+    import that fails still raises its Python exception, which is how its reason is shown."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+with _native_stderr_silenced():
+    import tensorflow as tf
 
 from bpcheck.backends.base import StepBackend, as_trace, named_parameters  # noqa: E402
 from bpcheck.backends.protocol import Training, check_dtype  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import pkgutil
@@ -10,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from bpcheck import commands
 from bpcheck.backends import faults
@@ -24,6 +26,18 @@ def _commands() -> dict[str, ModuleType]:
     names = [n for n in FIRST if n in names] + sorted(n for n in names if n not in FIRST)
     modules = [importlib.import_module(f"bpcheck.commands.{n}") for n in names]
     return {m.NAME: m for m in modules}
+
+
+class _Version(argparse.Action):
+    """`bpcheck --version`: the package's version, and the commit when run from its own checkout
+    (looked up only when asked: git costs a subprocess)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from bpcheck.reporting.environment import git_commit, tool_version
+
+        commit = git_commit()
+        print(f"bpcheck {tool_version() or '(not installed)'}" + (f" (commit {commit[:12]})" if commit else ""))
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,10 +60,14 @@ def _main(argv: Sequence[str] | None) -> int:
             parser = Parser(
                 prog="bpcheck", description="Check autograd frameworks against a hand-written backprop reference."
             )
+            parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
             sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
             for name, module in found.items():
                 module.add_arguments(sub.add_parser(name, help=module.HELP))
-            args = parser.parse_args(argv)
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as done:  # --help and --version print, then exit 0
+                return int(done.code or 0)
             return int(found[args.command].run(args))
     except UsageError as err:
         print(f"bpcheck: error: {err}", file=sys.stderr)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck import backends, cost
+from bpcheck import backends, compact, cost, matrix
 from bpcheck.backends import faults
 from bpcheck.backends.declarations import Declaration
 from bpcheck.backends.protocol import Backend
@@ -213,6 +213,9 @@ def compute_cell(case: Case, b: Backend, cell: Cell, trajectories: bool = True, 
     """Every selected target's value from one backend: a float, or why there is none (whatever
     the backend raised, SystemExit and its own KeyboardInterrupt included, or returned instead
     of a number)."""
+    if matrix.wide(case):  # by position, not by name (bpcheck/compact.py)
+        with _calling_backend():
+            return compact.compute(case, b, cell, trajectories, part, _reason)  # type: ignore[return-value]
     params = rounded_parameters(case, cell.dtype)
     chosen = selected(case, cell, trajectories, part)
     step: Mapping[Any, Any] | str = {}
@@ -353,11 +356,13 @@ class Engine:
         called os._exit or crashed the interpreter) leaves its backends unavailable, with why."""
         self._tick = tick
         try:
+            if self.pool is None:  # in-process: the values first, so a wide case's oracle does not wait in memory
+                self.futures[0].result()
             for case in self.cases:
                 for dt in self.dtypes:
-                    exact_values(case, dt, self.trajectories)
-            if self.pool is None:
-                self.futures[0].result()
+                    matrix.prepare(case, dt, self.trajectories)
+                    if matrix.wide(case) and tick is not None:  # minutes of exact values: a unit of progress
+                        tick(f"exact values {case.name} {dt}")
             while not all(f.done() for f in self.futures):
                 self._receive(0.2)
         except BaseException:  # Ctrl-C: no worker outlives the run
@@ -413,7 +418,15 @@ class Engine:
 
 
 def records_of(case: Case, computed: Computed, dtypes: Sequence[str], trajectories: bool = True) -> list[Record]:
-    """Each computed value of `case` judged against the exact value."""
+    """Each computed value of `case` judged against the exact value (a wide case's passes
+    counted per stage: bpcheck/compact.py)."""
+    if matrix.wide(case):
+        return [
+            r
+            for (name, c), v in computed.values.items()
+            if name == case.name
+            for r in compact.records(case, c, v, trajectories)  # type: ignore[arg-type]
+        ]
     exact = {dt: exact_values(case, dt, trajectories) for dt in dtypes}
     allowed = {dt: allowances(case, dt, trajectories) for dt in dtypes}
     return [
@@ -435,12 +448,14 @@ def crosscheck(
     trajectories: bool = True,
     part: str = "all",
     curve: CurvePlan | None = None,
+    tick: Tick | None = None,
 ) -> Outcome:
-    """Every case on every backend x dtype x device, judged: records in the cases' order."""
+    """Every case on every backend x dtype x device, judged: records in the cases' order;
+    `tick(label)` as each cell is done (Engine.result)."""
     engine = Engine(
         cases, backends_, dtypes, devices=devices, jobs=jobs, trajectories=trajectories, part=part, curve=curve
     )
-    computed = engine.result()
+    computed = engine.result(tick)
     records = [r for case in cases for r in records_of(case, computed, dtypes, trajectories)]
     return Outcome(records, computed.unavailable, computed.curves)
 
@@ -581,11 +596,11 @@ def _costs(
     """Rough seconds per backend and dtype for its selected targets (bpcheck/cost.py)."""
     out = {name: 0.0 for name in names}
     for name in names:
-        cell = Cell(name, "float64", "cpu")
         for case in cases:
-            chosen = selected(case, cell, trajectories, part)
+            later = matrix.trajectory_targets(case, trajectories)  # the single-step ones share updates=None
+            chosen = [t for t in later if cost.in_part(name, t.updates, part)] or cost.in_part(name, None, part)
             if chosen:
-                runs = {(t.config, t.updates) for t in chosen if t.updates}
+                runs = {(t.config, t.updates) for t in later if t.updates and cost.in_part(name, t.updates, part)}
                 out[name] += cost.estimate(name, [n for _, n in runs])
         if curve and cost.in_part(name, curve.steps, part):
             out[name] += cost.estimate(name, [curve.steps])

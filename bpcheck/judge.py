@@ -13,6 +13,8 @@ value beyond the dtype's range is ill-conditioned whatever the value, with `reas
 from __future__ import annotations
 
 import math
+import numbers
+import reprlib
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,6 +25,8 @@ from bpcheck.reference.case import Case, Figure
 from bpcheck.reference.tolerance import Allowance
 from bpcheck.reference.ulps import beyond_range, ulp, ulps
 
+#: How `error` begins for a value that is NaN or inf (then `value` is None: JSON has neither).
+NOT_FINITE = "not a finite number: "
 #: The verdicts that make a run fail.
 FAILING = ("fail", "not-reproduced")
 
@@ -52,9 +56,9 @@ class Target:
     published: Figure | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
-    """One judged value: the keys of `bpcheck run --json`."""
+    """One judged value: the keys of `bpcheck run --json` (slots: a wide case keeps thousands)."""
 
     case: str
     backend: str
@@ -109,10 +113,10 @@ def judge(case: Case, cell: Cell, t: Target, value: float | str, exact: Any, all
     error = value if isinstance(value, str) else None
     v = _number(value)
     if v is None and error is None:
-        error = f"not a number: {value!r}"
+        error = f"not a number: {type(value).__name__} {reprlib.repr(value)}"
     verdict, reason = ("fail", None) if v is None else tolerance.ruling(v, exact, allowance, cell.dtype)
     if v is not None and not math.isfinite(v):
-        error, v = f"not a finite number: {v!r}", None
+        error, v = f"{NOT_FINITE}{v!r}", None
     if t.published is not None:
         ok = verdict != "fail" and v is not None and figure_agrees(v, t.published, allowance)
         verdict = "reproduced" if ok else "not-reproduced"
@@ -148,12 +152,13 @@ def _round(x: float) -> float:
 
 
 def _number(value: Any) -> float | None:
-    """A backend's value as a float, or None for an error message or a non-number."""
-    if isinstance(value, str | bool) or value is None:
+    """A backend's value as a float, or None for an error message or a non-number: a real
+    number is (Python's, NumPy's scalars); a bool, None, a string, an array or a tensor is not."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -161,6 +166,19 @@ def digits(x: Any, n: int = 20) -> str:
     """An exact value as a decimal string of `n` significant digits (its exponent whole, however
     large: an overflowed value's exact one may be 1e+1950; inf and NaN as Infinity and NaN)."""
     return format(Decimal(str(x).strip()), f".{n}g")
+
+
+@dataclass(slots=True)
+class Passes(Record):
+    """In a wide case (bpcheck/compact.py): `count` values of a stage that all pass, counted
+    rather than recorded one by one (quantity "(N stage values)", no value of its own)."""
+
+    count: int = 1
+
+
+def count(r: Record) -> int:
+    """How many values `r` stands for."""
+    return r.count if isinstance(r, Passes) else 1
 
 
 def as_json(records: list[Record]) -> list[dict[str, Any]]:

@@ -6,14 +6,17 @@ figures that need training), their exact values and how far from them each may b
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
+
+import numpy as np
 
 from bpcheck import backends
 from bpcheck.cost import in_part
 from bpcheck.judge import Cell, Record, Target
-from bpcheck.reference.bounds import UNIT_ROUNDOFF, Ball, forward_balls, step_balls
+from bpcheck.reference.bounds import UNIT_ROUNDOFF, Ball, forward_balls, step_ball_arrays, step_balls
 from bpcheck.reference.case import PLAIN, Case
-from bpcheck.reference.oracle import exact_after, exact_step
+from bpcheck.reference.oracle import exact_after, exact_step, exact_step_values
 from bpcheck.reference.quantities import split_trajectory_name
 from bpcheck.reference.tolerance import TRAJECTORY_ULPS, Allowance
 from bpcheck.reference.ulps import ulp
@@ -29,9 +32,14 @@ def targets(case: Case, trajectories: bool = True) -> list[Target]:
     """Every single-step quantity under the case's default rule, then (unless `trajectories`
     is False) the figures that need N training steps."""
     printed = {f.quantity: f for f in case.published}
-    out = [
-        Target(q.name, case.default_config, None, published=printed.get(q.name)) for q in case.layout.step_quantities
-    ]
+    out = [Target(name, case.default_config, None, published=printed.get(name)) for name in case.layout.step_names()]
+    return out + trajectory_targets(case, trajectories)
+
+
+def trajectory_targets(case: Case, trajectories: bool = True) -> list[Target]:
+    """The targets after N training steps (none without `trajectories`): those of `targets` that
+    follow the single-step quantities."""
+    out: list[Target] = []
     if not trajectories:
         return out
     for f in case.published:
@@ -57,13 +65,17 @@ def by_rule(case: Case, plain: dict[str, Any], rule: dict[str, Any]) -> dict[str
 
 def exact_values(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Any]:
     step = by_rule(case, exact_step(case, dtype, PLAIN), exact_step(case, dtype, case.config))
+    out: dict[tuple[str, str], Any] = {(name, case.default_config): step[name] for name in case.layout.step_names()}
+    out.update(trajectory_exact(case, dtype, trajectories))
+    return out
+
+
+def trajectory_exact(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Any]:
+    """exact_values of the targets after N training steps."""
     out: dict[tuple[str, str], Any] = {}
-    for t in targets(case, trajectories):
-        if t.updates is None:
-            out[(t.quantity, t.config)] = step[t.quantity]
-        else:
-            base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
-            out[(t.quantity, t.config)] = exact_after(case, dtype, case.configs[t.config], t.updates)[base]
+    for t in trajectory_targets(case, trajectories):
+        base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
+        out[(t.quantity, t.config)] = exact_after(case, dtype, case.configs[t.config], t.updates)[base]  # type: ignore[arg-type]
     return out
 
 
@@ -92,20 +104,24 @@ def allowances(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[
     TRAJECTORY_ULPS of itself (measured), and, `derived`, that parameter drift carried through a
     forward pass of the error model (what a residual that vanishes is held to)."""
     step = step_allowances(case, dtype)
+    out = {(name, case.default_config): step[name] for name in case.layout.step_names()}
+    out.update(trajectory_allowances(case, dtype, trajectories))
+    return out
+
+
+def trajectory_allowances(case: Case, dtype: str, trajectories: bool = True) -> dict[tuple[str, str], Allowance]:
+    """allowances of the targets after N training steps."""
     out: dict[tuple[str, str], Allowance] = {}
-    drift: dict[tuple[str, int], dict[str, Ball]] = {}
-    for t in targets(case, trajectories):
-        key = (t.quantity, t.config)
-        if t.updates is None:
-            out[key] = step[t.quantity]
-            continue
-        final = exact_after(case, dtype, case.configs[t.config], t.updates)
-        scale = _layer_scales(case, final)
+    drift: dict[tuple[str, int | None], dict[str, Ball]] = {}
+    scales: dict[tuple[str, int | None], dict[str, float]] = {}  # once per run: a layer's scale reads every parameter
+    for t in trajectory_targets(case, trajectories):
+        key, run = (t.quantity, t.config), (t.config, t.updates)
+        final = exact_after(case, dtype, case.configs[t.config], t.updates)  # type: ignore[arg-type]
+        scale = scales[run] if run in scales else scales.setdefault(run, _layer_scales(case, final))
         base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
         if base in scale:
             out[key] = Allowance(*[TRAJECTORY_ULPS * ulp(scale[base], dtype)] * 2)
             continue
-        run = (t.config, t.updates)
         if run not in drift:
             radius = {p: TRAJECTORY_ULPS * ulp(s, dtype) for p, s in scale.items()}
             drift[run] = forward_balls(case, dtype, {p: float(final[p]) for p in scale}, radius)
@@ -121,3 +137,78 @@ def _layer_scales(case: Case, final: dict[str, Any]) -> dict[str, float]:
         scale = max(max(abs(float(final[n])), abs(case.parameters[n])) for n in names)
         out.update(dict.fromkeys(names, scale))
     return out
+
+
+# --- wide cases -------------------------------------------------------------------------------
+#: A case with more quantities of one step than this is judged in the compact path
+#: (bpcheck/compact.py): its values in arrays by position, the passes counted per stage.
+WIDE = 10_000
+
+_KEPT: dict[tuple[int, str, str], tuple[Any, Any]] = {}
+
+
+def wide(case: Case) -> bool:
+    return case.layout.quantity_count > WIDE
+
+
+def _kept(case: Case, what: str, dtype: str, compute: Any) -> Any:
+    """`compute()`, once per case object, dtype and kind (a wide case's arrays are costly)."""
+    key = (id(case), what, dtype)
+    hit = _KEPT.get(key)
+    if hit is not None and hit[0]() is case:
+        return hit[1]
+    value = compute()
+    _KEPT[key] = (weakref.ref(case), value)
+    return value
+
+
+def _same_rule(case: Case) -> bool:
+    """Whether the case's rule updates as the plain gradient does (one trace serves both)."""
+    c = case.config
+    return (c.update_order, c.update_biases) == (PLAIN.update_order, PLAIN.update_biases)
+
+
+def step_exact(case: Case, dtype: str) -> list[Any]:
+    """The exact value of every single-step target, in order (by_rule: the updates under the
+    case's rule, the rest from the plain gradient): the first quantity_count of `targets`."""
+
+    def compute() -> list[Any]:
+        if _same_rule(case):
+            return exact_step_values(case, dtype, PLAIN)
+        values = exact_step_values(case, dtype, PLAIN, "gradients")  # the updates come last
+        values += exact_step_values(case, dtype, case.config, "updates")
+        return values
+
+    return _kept(case, "exact", dtype, compute)  # type: ignore[no-any-return]
+
+
+def step_floats(case: Case, dtype: str) -> np.ndarray:
+    """step_exact rounded to float64 (to nearest): the compact path's first, conservative look."""
+    exact = step_exact(case, dtype)
+    return _kept(case, "floats", dtype, lambda: np.fromiter((float(e) for e in exact), float, len(exact)))  # type: ignore[no-any-return]
+
+
+def step_bounds(case: Case, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """step_allowances as arrays in target order: the radius (= the derived bound) and the kink
+    flag of every single-step target."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        if _same_rule(case):
+            return step_ball_arrays(case, dtype, PLAIN)
+        radius, kink = step_ball_arrays(case, dtype, PLAIN, "gradients")  # the updates come last
+        r_rule, k_rule = step_ball_arrays(case, dtype, case.config, "updates")
+        return np.concatenate([radius, r_rule]), np.concatenate([kink, k_rule])
+
+    return _kept(case, "bounds", dtype, compute)  # type: ignore[no-any-return]
+
+
+def prepare(case: Case, dtype: str, trajectories: bool = True) -> None:
+    """Computes and keeps what judging `case` in `dtype` needs (the engine calls this while the
+    backends run): a wide case's bounds first, then its exact values (the larger, kept)."""
+    if not wide(case):
+        exact_values(case, dtype, trajectories)
+        return
+    step_bounds(case, dtype)
+    step_floats(case, dtype)
+    for t in trajectory_targets(case, trajectories):
+        exact_after(case, dtype, case.configs[t.config], t.updates)  # type: ignore[arg-type]

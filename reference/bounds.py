@@ -61,11 +61,21 @@ class Ball:
     A sum in progress keeps its terms apart (`terms`, the sum of their magnitudes, and `count`)
     so that its rounding is bounded for any order once it is used."""
 
-    __slots__ = ("mid", "_r", "terms", "count", "kink", "dtype")
+    __slots__ = ("mid", "_r", "_terms", "count", "kink", "dtype")
 
     def __init__(self, mid: float, r: float = 0.0, dtype: str = "float64", kink: bool = False):
         self.mid, self._r, self.dtype, self.kink = float(mid), r, dtype, kink
-        self.terms, self.count = abs(self.mid) + 2 * r, 1
+        self._terms: float | None = None  # a single term's is computed when asked (a wide net has millions)
+        self.count = 1
+
+    @property
+    def terms(self) -> float:
+        """The sum of the magnitudes of a pending sum's terms (one term: |mid| + 2 r)."""
+        return abs(self.mid) + 2 * self._r if self._terms is None else self._terms
+
+    @terms.setter
+    def terms(self, value: float) -> None:
+        self._terms = value
 
     @property
     def r(self) -> float:
@@ -283,6 +293,37 @@ def step_balls(case: Any, dtype: str, config: Any) -> dict[str, Ball]:
     return {
         k: v if isinstance(v, Ball) else Ball(float(v), 0.0, dtype) for k, v in name_trace(case.layout, x, tr).items()
     }
+
+
+def step_ball_arrays(case: Any, dtype: str, config: Any, keep: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """step_balls's radii and kinks as arrays in the order of `case.layout.step_items()` (or
+    the part `keep` names: trace.step_values): what a wide case keeps of its balls (each Ball
+    is ~130 bytes; the two arrays, 9 per quantity)."""
+    from bpcheck.reference import mlp
+    from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
+    from bpcheck.reference.trace import kept_values, mlp_net
+
+    a, held = arithmetic(dtype), as_dtype_case(case, dtype)
+    x = [[a.num(v) for v in row] for row in held.inputs]
+    t = [[a.num(v) for v in row] for row in held.targets]
+    tr = mlp.training_step(
+        case.spec,
+        x,
+        t,
+        mlp_net(case.layout, rounded_parameters(case, dtype), a.num),
+        a.num(held.learning_rate),
+        a,
+        config.update_order == "output-first",
+        config.update_biases,
+        keep,
+    )
+    values = kept_values(case.layout, x, tr, keep)
+    del tr
+    radius, kink = np.zeros(len(values)), np.zeros(len(values), dtype=bool)
+    for k, v in enumerate(values):
+        if isinstance(v, Ball):
+            radius[k], kink[k] = v.r, v.kink
+    return radius, kink
 
 
 def forward_balls(case: Any, dtype: str, params: dict[str, float], radius: dict[str, float]) -> dict[str, Ball]:

@@ -192,10 +192,14 @@ def training_step(
     a: Arithmetic,
     output_first: bool = False,
     update_biases: bool = False,
+    keep: str = "all",
 ) -> Trace:
     """Forward, backwards (layer by layer from the output), update. `output_first`: each layer
     is updated as soon as its gradient is known, and the layer below backpropagates through
-    the updated weights (the post's closing figures need this for the 2-2-2 net)."""
+    the updated weights (the post's closing figures need this for the 2-2-2 net).
+    `keep` saves memory on a wide network where only part of the trace is read: "gradients"
+    makes no update (new is net itself; simultaneous updates only), "updates" lets each
+    layer's weight gradients go once its update is made (grad_w[l] is then empty)."""
     nets, outs = forward(spec, x, net, a)
     e_o, e_total = loss_of(spec, nets, outs, t, a)
     r = a.num(1.0) / len(t) if spec.reduction == "mean" else a.num(1.0)  # dE_total/dE_example
@@ -238,6 +242,10 @@ def training_step(
         grad_b[l] = (
             [] if spec.bias == "none" else [total(per_neuron)] if spec.bias == "shared-per-layer" else per_neuron
         )
+        if keep == "gradients" and not output_first:
+            continue
         new_w[l] = [[w - eta * g for w, g in zip(ws, gs)] for ws, gs in zip(net.w[l], grad_w[l])]
         new_b[l] = [b - eta * g for b, g in zip(net.b[l], grad_b[l])] if update_biases else list(net.b[l])
+        if keep == "updates":
+            grad_w[l] = []
     return Trace(layers, e_o, e_total, w_seen, grad_w, grad_b, Net(new_w, new_b))

@@ -12,6 +12,7 @@ keyed by a hash of the case, the request and the reference's source, on disk.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from bpcheck.reference import arith, store
 from bpcheck.reference.case import Case, Config
-from bpcheck.reference.trace import forward, step_trace, train
+from bpcheck.reference.trace import forward, step_trace, step_values, train
 
 
 def rounded_parameters(case: Case, dtype: str) -> dict[str, float]:
@@ -61,6 +62,33 @@ def exact_step(case: Case, dtype: str, config: Config | None = None) -> dict[str
         0,
         lambda: step_trace(as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, arith.exact()),
     )
+
+
+def exact_step_values(case: Case, dtype: str, config: Config | None = None, keep: str = "all") -> list[Any]:
+    """exact_step's values in the order of `case.layout.step_items()`, without their names (or
+    the part `keep` names: trace.step_values). A small case's come from exact_step (and its
+    caches); a wide one's are computed each call and kept nowhere: a dict of millions of names,
+    or their 65-digit strings on disk, would outweigh the numbers (the caller keeps what it
+    needs: bpcheck/matrix.py)."""
+    config = config or case.config
+    lay = case.layout
+    part = {"all": slice(None), "gradients": slice(lay.quantity_count - lay.parameter_count)}.get(
+        keep, slice(lay.quantity_count - lay.parameter_count, None)
+    )
+    if lay.quantity_count <= NAMED_VALUES or case.is_posts_network:
+        named = exact_step(case, dtype, config) if lay.quantity_count <= NAMED_VALUES else None
+        if named is None:
+            a = arith.exact()
+            with a.context():
+                named = step_trace(as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, a)
+        return [named[name] for name in itertools.islice(lay.step_names(), part.start, part.stop)]
+    a = arith.exact()
+    with a.context():
+        return step_values(as_dtype_case(case, dtype), rounded_parameters(case, dtype), config, a, keep)
+
+
+#: Up to this many quantities of one step, exact values are cached by name in memory and on disk.
+NAMED_VALUES = 100_000
 
 
 def exact_after(case: Case, dtype: str, config: Config, updates: int) -> dict[str, Any]:

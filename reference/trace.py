@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,42 +90,68 @@ def mlp_params(layout: Layout, net: mlp.Net) -> dict[str, Num]:
 
 
 def name_trace(layout: Layout, x: list[list[Num]], tr: mlp.Trace) -> dict[str, Num]:
-    """Every intermediate of a general training step under its vocabulary name."""
-    q: dict[str, Num] = {}
-    for n in range(layout.batch):
-        for l, layer in enumerate(tr.layers):
-            for j, name in enumerate(layout.labels[l + 1]):
-                q[layout.ex(f"net_{name}", n)] = layer.net[n][j]
-                q[layout.ex(f"out_{name}", n)] = layer.out[n][j]
-        for k, o in enumerate(layout.outputs):
-            q[layout.ex(f"E_{o}", n)] = tr.e_o[n][k]
-    q["E_total"] = tr.e_total
-    for l, layer in enumerate(tr.layers):
-        for n in range(layout.batch):
-            for j, name in enumerate(layout.labels[l + 1]):
-                if layer.d_out is not None and layer.dout_dnet is not None:
-                    q[layout.ex(f"dE_total/dout_{name}", n)] = layer.d_out[n][j]
-                    q[layout.ex(f"dout_{name}/dnet_{name}", n)] = layer.dout_dnet[n][j]
-                q[layout.ex(f"delta_{name}", n)] = layer.delta[n][j]
+    """Every intermediate of a general training step under its vocabulary name, in the
+    layout's order."""
+    return dict(zip(layout.step_names(), trace_values(layout, x, tr)))
+
+
+def trace_values(layout: Layout, x: list[list[Num]], tr: mlp.Trace) -> Iterator[Num]:
+    """The values of `name_trace`, one at a time, in the order of `layout.step_items()` (no
+    names: a wide network's would outweigh its values)."""
+    depth = len(tr.layers)
+    logit_output = layout.loss in mlp.LOGIT_LOSSES
+
+    def forward(n: int, l: int) -> Iterator[Num]:
+        layer = tr.layers[l]
+        for j in range(layout.sizes[l + 1]):
+            yield layer.net[n][j]
+            yield layer.out[n][j]
+
+    def chain(l: int, n: int, j: int) -> Iterator[Num]:
+        layer = tr.layers[l]
+        if not (logit_output and l == depth - 1):
+            yield layer.d_out[n][j]  # type: ignore[index]
+            yield layer.dout_dnet[n][j]  # type: ignore[index]
+        yield layer.delta[n][j]
+
+    def errors() -> Iterator[Num]:
+        for row in tr.e_o:
+            yield from row
+        yield tr.e_total
+
     if layout.has_connection_pieces:
         hidden, output = tr.layers
-        for k, o in enumerate(layout.outputs):
-            for j, (w, h) in enumerate(zip(layout.w[1][k], layout.hidden)):
-                q[f"dnet_{o}/d{w}"] = hidden.out[0][j]
-                q[f"dnet_{o}/dout_{h}"] = tr.w_seen[1][k][j]
-                q[f"dE_{o}/dout_{h}"] = output.delta[0][k] * tr.w_seen[1][k][j]
-        for j, h in enumerate(layout.hidden):
-            for i, w in enumerate(layout.w[0][j]):
-                q[f"dnet_{h}/d{w}"] = x[0][i]
-    for l, layer_names in enumerate(layout.w):
-        for j, row in enumerate(layer_names):
-            for k, w in enumerate(row):
-                q[f"dE_total/d{w}"] = tr.grad_w[l][j][k]
-    for l, names_b in enumerate(layout.b):
-        for b, g in zip(names_b, tr.grad_b[l]):
-            q[f"dE_total/d{b}"] = g
-    q.update({f"{p}+": v for p, v in mlp_params(layout, tr.new).items()})
-    return q
+        yield from forward(0, 0)
+        yield from forward(0, 1)
+        yield from errors()
+        for k in range(layout.sizes[2]):
+            yield from chain(1, 0, k)
+            yield from hidden.out[0]  # dnet_o/dw: the hidden outputs, weight by weight
+        for j in range(layout.sizes[1]):
+            for k in range(layout.sizes[2]):
+                yield tr.w_seen[1][k][j]  # dnet_o/dout_h
+                yield output.delta[0][k] * tr.w_seen[1][k][j]  # dE_o/dout_h
+            yield from chain(0, 0, j)
+            yield from x[0]  # dnet_h/dw: the inputs
+    else:
+        for n in range(layout.batch):
+            for l in range(depth):
+                yield from forward(n, l)
+        yield from errors()
+        for l in range(depth - 1, -1, -1):
+            for n in range(layout.batch):
+                for j in range(layout.sizes[l + 1]):
+                    yield from chain(l, n, j)
+    for l in range(depth - 1, -1, -1):
+        for row in tr.grad_w[l]:
+            yield from row
+    for g in tr.grad_b:
+        yield from g
+    for rows in tr.new.w:
+        for row in rows:
+            yield from row
+    for names_b, values_b in zip(layout.b, tr.new.b):
+        yield from values_b[: len(names_b)]
 
 
 def _batch(case: Case, a: Arithmetic) -> tuple[list[list[Num]], list[list[Num]], Num]:
@@ -146,6 +173,30 @@ def step_trace(case: Case, params: dict[str, float], config: Config, a: Arithmet
             case.spec, x, t, mlp_net(case.layout, params, a.num), eta, a, output_first, update_biases
         )
         return name_trace(case.layout, x, tr)
+
+
+def step_values(case: Case, params: dict[str, float], config: Config, a: Arithmetic, keep: str = "all") -> list[Num]:
+    """step_trace's values for a general network (reference/mlp.py), in the order of
+    `case.layout.step_items()`, without names: all of them, or (`keep`) all but the updates
+    ("gradients"), or the updates alone ("updates": the last parameter_count)."""
+    output_first, update_biases = config.update_order == "output-first", config.update_biases
+    with a.context():
+        x, t, eta = _batch(case, a)
+        tr = mlp.training_step(
+            case.spec, x, t, mlp_net(case.layout, params, a.num), eta, a, output_first, update_biases, keep
+        )
+        return kept_values(case.layout, x, tr, keep)
+
+
+def kept_values(layout: Layout, x: list[list[Num]], tr: mlp.Trace, keep: str) -> list[Num]:
+    """trace_values, or the part of them `keep` names (see step_values)."""
+    if keep == "updates":
+        weights = [v for rows in tr.new.w for row in rows for v in row]  # in the order of layout.parameters
+        return weights + [v for names, values in zip(layout.b, tr.new.b) for v in values[: len(names)]]
+    values = trace_values(layout, x, tr)
+    if keep == "gradients":
+        return list(itertools.islice(values, layout.quantity_count - layout.parameter_count))
+    return list(values)
 
 
 def train(case: Case, params: dict[str, float], config: Config, steps: int, a: Arithmetic) -> Training:

@@ -88,6 +88,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         proc.kill()
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many inputs the fuzz tests generated (issue 12: the count of a thorough run is recorded)."""
+    from tests.test_fuzz import GENERATED
+
+    if GENERATED:
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in GENERATED.items())
+        terminalreporter.write_line(f"fuzz: {sum(GENERATED.values()):,} generated inputs ({counts})")
+
+
 def selected_part(config: pytest.Config) -> str:
     """ "fast", "slow" or "all": which checks the `-m` expression keeps."""
     markexpr = config.getoption("markexpr", "") or ""

@@ -27,3 +27,28 @@ def test_install_adds_bpcheck_alone_and_it_runs_from_there(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)}, capture_output=True, text=True
     )
     assert run.returncode == 0 and run.stdout.startswith(str(target)), run.stderr[-3000:]
+    assert (target / "bpcheck" / "py.typed").exists()
+
+    # An installed copy inside someone else's repository records no commit (not that repository's),
+    # and the tool's version comes from its metadata.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    code = "from bpcheck.reporting import environment as e; print(e.git_commit(), e.own_checkout())"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)}, capture_output=True, text=True
+    )
+    assert run.stdout.split() == ["None", "None"], run.stdout + run.stderr[-2000:]
+
+
+def test_the_checkout_records_its_own_commit_and_the_package_records_its_license():
+    from importlib import metadata
+
+    from bpcheck.reporting import environment
+
+    assert environment.own_checkout() == ROOT
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert (environment.git_commit() or "").startswith(head)
+    assert metadata.metadata("backprop-crosscheck")["License-Expression"] == "MIT" and (ROOT / "LICENSE").exists()
+    requires = metadata.requires("backprop-crosscheck") or []
+    pinned = [r for r in requires if "==" in r.split(";")[0]]
+    assert not pinned, f"extras give ranges; exact pins belong in constraints.txt: {pinned}"
+    assert any('extra == "all"' in r for r in requires)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bpcheck import backends, matrix
+from bpcheck import backends, matrix, size
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting.explain import explain
@@ -18,6 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--case", default=MAIN_CASE, help="bundled case name or path to a case .toml")
     p.add_argument("--backend", action="append", help="only this backend (repeat or comma-separate)")
     p.add_argument("--dtype", default="float64", help="float64 (default) or float32")
+    size.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     except CaseError as err:
         raise UsageError(str(err)) from None
     choose([args.dtype], matrix.DTYPES, "dtype")
+    size.guard(size.crosscheck([case], len(backends.names()), 1, trajectories=False), args.allow_large)
     valid = [t.quantity for t in matrix.targets(case)]
     if args.quantity not in valid:
         raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; valid: {', '.join(valid)}")

@@ -10,11 +10,13 @@ import math
 from collections import Counter
 from typing import Any
 
+from bpcheck import size
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.matrix import step_conditions
 from bpcheck.reference.case import PLAIN, Case, CaseError, bundled_cases, load_case
 from bpcheck.reference.oracle import exact_step
 from bpcheck.reference.oracles import AGREE, DISAGREE, NOT_APPLICABLE, VERDICTS, Check, GradientCheck, check
+from bpcheck.reporting.output import Progress
 
 NAME = "oracles"
 HELP = "check the reference's gradients against finite differences and the complex step"
@@ -25,13 +27,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--case", action="append", help="bundled case names or .toml paths (default: every bundled case)")
     p.add_argument("--json", action="store_true", help="print every gradient's values, distances and verdicts as JSON")
     p.add_argument("--verbose", action="store_true", help="a line per gradient and oracle, not only where not agreed")
+    size.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     names = split(args.case)
     paths = [n for n in names or [] if n.endswith(".toml")]
     chosen = choose([n for n in names or [] if n not in paths] or (None if not paths else []), bundled_cases(), "case")
-    results = [(case, checks_of(case)) for case in map(_load, chosen + paths)]
+    cases = [_load(name) for name in chosen + paths]
+    size.guard(size.oracles(cases), args.allow_large)
+    progress = Progress(len(cases))
+    results = []
+    for case in cases:
+        progress.show(f"oracles {case.name}")
+        results.append((case, checks_of(case)))
+        progress.tick(f"oracles {case.name}")
+    progress.close()
     if args.json:
         print(json.dumps({"cases": [case_json(case, checks) for case, checks in results]}, indent=1))
     else:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bpcheck import backends, matrix
+from bpcheck import backends, matrix, size
 from bpcheck.cliutil import UsageError, add_slow_argument, choose, left_out, split
 from bpcheck.judge import FAILING
 from bpcheck.reference.case import CaseError, bundled_cases, load_case
@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="training steps drawn in the pictures (default: the post's 10,000)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
     add_slow_argument(p)
+    size.add_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no closing line")
     p.add_argument(
         "--update-baseline",
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    estimate = size.crosscheck(cases, len(names), len(dtypes), not args.no_trajectories, args.steps or 0)
+    size.guard(estimate, args.allow_large)
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UsageError(f"{out} exists; use --force to replace it, or --out DIR")

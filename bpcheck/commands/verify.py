@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bpcheck import matrix
+from bpcheck import matrix, size
 from bpcheck.api import values_document
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, Case, CaseError, bundled_cases, load_case
@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-trajectories", action="store_true", help="--backend: skip the N-step figures (quicker)")
     p.add_argument("--list", action="store_true", help="list the case's quantity names and the mistakes catalogue")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    size.add_argument(p)
 
 
 def _case(name: str) -> Case:
@@ -76,6 +77,7 @@ def _values(case: Case, args: argparse.Namespace) -> int:
 
 def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
     dtypes = choose(split(args.dtype), matrix.DTYPES, "dtype")
+    size.guard(size.crosscheck(cases, 1, len(dtypes), not args.no_trajectories), args.allow_large)
     try:
         backend = load_backend(args.backend)
     except LoadError as err:

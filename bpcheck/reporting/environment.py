@@ -37,6 +37,7 @@ def capture(names: list[str] | None = None) -> dict[str, Any]:
     names = backends.names() if names is None else names
     env: dict[str, Any] = {
         "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "tool_version": tool_version(),
         "git_commit": git_commit(),
         "python": platform.python_version(),
         "os": platform.platform(),
@@ -64,9 +65,35 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def git_commit() -> str | None:
-    """HEAD, with `-dirty` when the working tree has changes; None outside a git checkout."""
+def tool_version() -> str | None:
+    """The installed backprop-crosscheck's version (package metadata), None when not installed."""
+    try:
+        return metadata.version("backprop-crosscheck")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def own_checkout() -> Path | None:
+    """The git checkout this code runs from, or None: an installed copy (site-packages) is not one,
+    even inside someone else's repository, nor is a folder whose top level is not this project's."""
     root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file() or 'name = "backprop-crosscheck"' not in _read(root / "pyproject.toml"):
+        return None
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return root if Path(top).resolve() == root else None
+
+
+def git_commit() -> str | None:
+    """HEAD of the tool's own checkout, with `-dirty` when its working tree has changes; None
+    for an installed copy or outside a git checkout."""
+    root = own_checkout()
+    if root is None:
+        return None
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
@@ -77,6 +104,13 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("-dirty" if dirty else "")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def cpu_model() -> str:

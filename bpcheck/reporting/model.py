@@ -121,7 +121,8 @@ def _failures(failing: list[dict[str, Any]]) -> Table:
 
 
 def _environment(env: dict[str, Any]) -> Table:
-    rows = [[k, str(env.get(k))] for k in ("python", "os", "cpu", "cpu_count", "git_commit", "timestamp")]
+    keys = ("tool_version", "git_commit", "python", "os", "cpu", "cpu_count", "timestamp")
+    rows = [[k, str(env.get(k))] for k in keys]
     rows += [[f"version: {k}", str(v)] for k, v in env.get("versions", {}).items()]
     blas = env.get("blas", {})
     rows.append(["numpy BLAS", " ".join(str(blas.get(k)) for k in ("name", "version") if blas.get(k))])

@@ -6,6 +6,8 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -51,27 +53,49 @@ def write_directory(out: Path, files: dict[str, str | bytes], force: bool = Fals
 
 
 class Progress:
-    """`[#####.....] 3/12 label` on stderr, redrawn in place; silent unless stderr is a terminal
-    and not quiet."""
+    """`[#####.....] 3/12 label  1:05 left` on stderr, redrawn in place; silent unless stderr is a
+    terminal and not quiet. The time left is elapsed / done * remaining, once one unit is done."""
 
-    def __init__(self, total: int, quiet: bool = False, stream: TextIO | None = None, width: int = 30):
+    def __init__(
+        self,
+        total: int,
+        quiet: bool = False,
+        stream: TextIO | None = None,
+        width: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.stream = stream or sys.stderr
         self.enabled = not quiet and self.stream.isatty()
         self.total, self.done, self.width = max(total, 1), 0, width
+        self.clock, self.started = clock, clock()
 
     def tick(self, label: str = "") -> None:
         self.done = min(self.done + 1, self.total)
         self.show(label)
+
+    def eta(self) -> float | None:
+        """Seconds left, from the pace so far (None before the first unit is done)."""
+        if not self.done:
+            return None
+        return (self.clock() - self.started) / self.done * (self.total - self.done)
 
     def show(self, label: str = "") -> None:
         if not self.enabled:
             return
         filled = self.width * self.done // self.total
         bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:50]:<50}")
+        left = self.eta()
+        when = "" if left is None or self.done == self.total else f"  {_clock(left)} left"
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:50]:<50}{when:<14}")
         self.stream.flush()
 
     def close(self) -> None:
         if self.enabled:
-            self.stream.write("\r" + " " * (self.width + 65) + "\r")
+            self.stream.write("\r" + " " * (self.width + 80) + "\r")
             self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    """1:05 (minutes:seconds), or 2:03:00 past an hour."""
+    s = int(seconds + 0.5)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"

@@ -1,0 +1,191 @@
+"""The compact path for wide cases (matrix.wide: more than matrix.WIDE quantities of one step):
+the same values, exact values, bounds and verdicts as the engine's, held by position instead of
+by name, so that a network of millions of parameters fits in memory (docs/limits.md).
+
+- A backend's values of a cell are a float64 array in the order of `matrix.targets` (CellValues),
+  not a dict of names; what is not a float (an error message) is kept apart, by position.
+- The exact values are a list in that order (matrix.step_exact), the bounds two arrays
+  (matrix.step_bounds).
+- Judging: every value whose pass is certain from float64 arithmetic alone is counted, not
+  recorded: |value - float(exact)| rounded up, plus half an ULP of float(exact) (how far the
+  exact value can be from its rounding), at most the radius, and the radius below |exact|'s lower
+  bound. That is tolerance.verdict's first "pass" branch with every rounding against it, so the
+  verdict is the same; any other value (a failure, ill-conditioned, an error, a published figure,
+  or one too close to call) goes through judge.judge against the exact value, one Record each.
+  The counted passes become one Record per stage (`count` values, verdict pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bpcheck import matrix
+from bpcheck.backends.protocol import Backend
+from bpcheck.cost import in_part
+from bpcheck.judge import Cell, Passes, Record, Target, judge
+from bpcheck.reference.case import Case
+from bpcheck.reference.oracle import rounded_parameters
+from bpcheck.reference.quantities import STAGES, split_trajectory_name
+from bpcheck.reference.tolerance import Allowance
+
+_U = 2.0**-53  # float64's unit roundoff
+_TINY = 2.0**-1074
+
+
+@dataclass
+class CellValues:
+    """One cell's values of a wide case, by position in matrix.targets: `values` (NaN where
+    there is none), `present` (whether the target was computed in this part of the run) and
+    `other`: what is not a float, by position (an error message, or a non-number)."""
+
+    values: np.ndarray
+    present: np.ndarray
+    other: dict[int, Any] = field(default_factory=dict)
+    everywhere: str | None = None  # one message for every single-step value (the backend raised)
+
+    def get(self, k: int) -> Any:
+        if k in self.other:
+            return self.other[k]
+        if self.everywhere is not None and k < self.step_count:
+            return self.everywhere
+        return float(self.values[k])
+
+    step_count: int = 0
+
+
+def compute(case: Case, b: Backend, cell: Cell, trajectories: bool, part: str, message: Any) -> CellValues:
+    """engine.compute_cell for a wide case. `message(err)`: an exception as the cell's text."""
+    lay = case.layout
+    q = lay.quantity_count
+    later = matrix.trajectory_targets(case, trajectories)
+    out = CellValues(np.full(q + len(later), np.nan), np.zeros(q + len(later), bool), step_count=q)
+    params = rounded_parameters(case, cell.dtype)
+    if in_part(cell.backend, None, part):
+        out.present[:q] = True
+        try:
+            _fill(out, lay, b.forward(case, params, cell.dtype, cell.device), ("forward", "error"))
+            grads = b.gradients(case, params, cell.dtype, cell.device)
+            _fill(out, lay, grads, ("output-chain", "hidden-chain", "gradient"))
+            del grads
+            updates = b.step(case, params, case.config, cell.dtype, cell.device)
+            first = q - lay.parameter_count  # the updates come last, in the order of lay.parameters
+            for k, p in enumerate(lay.parameters, first):
+                _put(out, k, updates.get(p, "missing from the backend's results"))
+        except BaseException as err:  # a backend that breaks is a result, not a crash (`message` re-raises Ctrl-C)
+            out.everywhere = message(err)
+    trained: dict[tuple[str, int], dict[str, float] | str] = {}
+    for k, t in enumerate(later, q):
+        if not in_part(cell.backend, t.updates, part):
+            continue
+        out.present[k] = True
+        key = (t.config, t.updates)
+        if key not in trained:
+            try:
+                tr = b.train(case, params, case.configs[t.config], t.updates, cell.dtype, cell.device)  # type: ignore[arg-type]
+                trained[key] = {**tr.params, **b.forward(case, tr.params, cell.dtype, cell.device)}
+            except BaseException as err:
+                trained[key] = message(err)
+        result = trained[key]
+        base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
+        _put(out, k, result if isinstance(result, str) else result.get(base, "missing from the backend's results"))
+    return out
+
+
+def _fill(out: CellValues, lay: Any, got: dict[str, Any], stages: tuple[str, ...]) -> None:
+    """Each quantity of `stages` from a protocol call's dict, into its position."""
+    seen = False
+    for k, (name, stage, _) in enumerate(lay.step_items()):
+        if stage in stages:
+            seen = True
+            _put(out, k, got.get(name, "missing from the backend's results"))
+        elif seen:  # a call's stages are consecutive in the layout's order
+            break
+
+
+def _put(out: CellValues, k: int, v: Any) -> None:
+    if type(v) is float or isinstance(v, np.floating):
+        out.values[k] = v
+    else:
+        out.other[k] = v
+
+
+def records(case: Case, cell: Cell, got: CellValues, trajectories: bool) -> list[Record]:
+    """engine.records_of for one cell of a wide case: a Record for every value that is not a
+    certain pass, then one per stage counting the certain passes."""
+    lay, dtype = case.layout, cell.dtype
+    q = lay.quantity_count
+    exact, hi = matrix.step_exact(case, dtype), matrix.step_floats(case, dtype)
+    radius, kink = matrix.step_bounds(case, dtype)
+    values = got.values[:q]
+    sure = certain_passes(values, hi, radius, kink) & got.present[:q]
+    for k in np.flatnonzero(~sure & (values == hi) & (radius >= 0)):  # equal to exact: `off == 0` passes
+        sure[k] = bool(exact[k] == values[k])
+    if got.everywhere is not None:
+        sure[:] = False
+    for k in got.other:
+        if k < q:
+            sure[k] = False
+    printed = {f.quantity: f for f in case.published}
+    out: list[Record] = []
+    stage_runs: list[tuple[str, int, int]] = []  # (stage, first, end) of each run of one stage
+    for k, (name, stage, _) in enumerate(lay.step_items()):
+        if stage_runs and stage_runs[-1][0] == stage:
+            stage_runs[-1] = (stage, stage_runs[-1][1], k + 1)
+        else:
+            stage_runs.append((stage, k, k + 1))
+        if sure[k] and name not in printed or not got.present[k]:
+            continue
+        target = Target(name, case.default_config, None, published=printed.get(name))
+        allowance = Allowance(float(radius[k]), float(radius[k]), bool(kink[k]))
+        out.append(judge(case, cell, target, got.get(k), exact[k], allowance))
+        sure[k] = False
+    counts = dict.fromkeys(STAGES, 0)
+    for stage, first, end in stage_runs:
+        counts[stage] += int(np.count_nonzero(sure[first:end]))
+    out += [passes(case, cell, stage, n) for stage, n in counts.items() if n]
+    later = matrix.trajectory_targets(case, trajectories)
+    if later and got.present[q:].any():
+        exact_later = matrix.trajectory_exact(case, dtype, trajectories)
+        allowed_later = matrix.trajectory_allowances(case, dtype, trajectories)
+        for k, t in enumerate(later, q):
+            if got.present[k]:
+                key = (t.quantity, t.config)
+                out.append(judge(case, cell, t, got.get(k), exact_later[key], allowed_later[key]))
+    return out
+
+
+def certain_passes(values: np.ndarray, hi: np.ndarray, radius: np.ndarray, kink: np.ndarray) -> np.ndarray:
+    """Where tolerance.verdict is certainly "pass" from float64 arithmetic: `hi` is the exact
+    value rounded to nearest, so |exact - hi| <= u |hi| + tiny; each bound below is rounded
+    against the pass (a relative 4u), and anything not finite is left to the exact judge."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        off_hi = np.abs(values - hi) * (1 + 4 * _U) + np.abs(hi) * (_U * (1 + 4 * _U)) + 2 * _TINY
+        low = np.abs(hi) * (1 - 4 * _U) - 2 * _TINY  # |exact| is at least this
+        ok = np.isfinite(values) & np.isfinite(off_hi) & np.isfinite(radius)
+        ok &= off_hi <= radius * (1 - 4 * _U)
+        ok &= kink | (radius * (1 + 4 * _U) < low)
+    return ok
+
+
+def passes(case: Case, cell: Cell, stage: str, count: int) -> Record:
+    """The Record standing for `count` values of `stage` that pass."""
+    return Passes(
+        case=case.name,
+        backend=cell.backend,
+        dtype=cell.dtype,
+        device=cell.device,
+        quantity=f"({count:,} {stage} values)",
+        value=None,
+        exact="",
+        ulps=None,
+        allowed_ulps=None,
+        condition=None,
+        published=None,
+        verdict="pass",
+        config=case.default_config,
+        measured="after-update",
+        count=count,
+    )
