@@ -376,7 +376,7 @@ class Engine:
                 try:
                     statuses, values, curves = future.result()
                 except BaseException as err:
-                    lost = f"unavailable: its worker failed ({faults.describe(err)})"
+                    lost = f"unavailable: its worker failed ({_reason(err)})"  # a real Ctrl-C goes on
                     statuses, values, curves = {name_of(u.backend): lost for u in share}, {}, {}
             computed.unavailable.update({n: s for n, s in statuses.items() if s != "available"})
             computed.values.update(values)
