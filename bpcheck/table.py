@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bpcheck.judge import Record, count, from_printed_text
+from bpcheck.judge import NOT_FINITE, Record, count, from_printed_text
 
 #: Marks beside a distance in ULPs, and the style each is drawn in on a terminal.
 MARKS = {"fail": ("FAIL", "bold red"), "ill-conditioned": ("ILL", "yellow"), "kink": ("kink", "cyan")}
@@ -109,7 +109,7 @@ def _block(console: Console, key: tuple[str, str, str], records: list[Record], w
             for x in lines
         ]
         console.print(Text("\n".join([head, *body])), soft_wrap=True)
-    errors = sorted({f"  {r.backend}: {r.error}" for r in records if r.error})
+    errors = sorted({f"  {r.backend}: {r.error}" for r in records if r.error and r.failed})  # not an ILL overflow
     if errors:
         console.print(Text("\n".join(["errors:", *errors]), style="red"))
 
@@ -180,8 +180,13 @@ def _cell(r: Record | None, wide: bool) -> Text:
         return Text("-")
     if count(r) > 1:  # a wide case's passes, counted (bpcheck/compact.py)
         return Text(f"{count(r):,} pass")
-    if r.value is None or r.ulps is None:
-        return Text("error", style="bold red")
+    if r.value is None or r.ulps is None:  # no value (an error, NaN, inf), or an exact value beyond the dtype's range
+        shown = "error" if r.value is None else f"{r.value:.15g}"
+        if r.value is None and (r.error or "").startswith(NOT_FINITE):
+            shown = (r.error or "").removeprefix(NOT_FINITE)  # nan, inf, -inf
+        if r.verdict == "ill-conditioned":  # an overflow no value can be checked against (reason: in the JSON)
+            return Text(f"{MARKS['ill-conditioned'][0]} {shown}", style=MARKS["ill-conditioned"][1])
+        return Text(shown, style="bold red")
     distance = f"{r.ulps:.3g}"
     text = f"{r.value:.15g} ({distance})" if wide else distance
     mark = _mark(r)
