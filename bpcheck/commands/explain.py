@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import difflib
 
-from bpcheck import backends, matrix, size
+from bpcheck import backends, engine, matrix, size
 from bpcheck.cliutil import UsageError, choose, split
 from bpcheck.reference.case import MAIN_CASE, CaseError, load_case
 from bpcheck.reporting.explain import explain
+from bpcheck.reporting.output import Progress
 from bpcheck.verify.values import ValuesError, case_of, read_values
 
 NAME = "explain"
@@ -44,15 +45,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown quantity {args.quantity!r} for case {case.name}; {hint}")
     asked = split(args.backend, "backend")
     names = choose(asked, backends.names(), "backend")
-    for name in asked or []:
-        if backends.status(name) != "available":
-            raise UsageError(f"backend {name} is {backends.status(name)}")
-    names = [n for n in names if backends.status(n) == "available"]
     written = None
     if args.values is not None:
         try:
             written = read_values(args.values, case.layout)
         except ValuesError as err:
             raise UsageError(str(err)) from None
-    print(explain(case, args.quantity, names, dtypes[0], written))
+    progress = Progress(len(names))  # the frameworks load in the workers, not here
+    try:
+        computed = engine.Engine([case], names, dtypes, trajectories=False).result(progress.tick)
+    finally:
+        progress.close()
+    for name in asked or []:
+        if name in computed.unavailable:
+            raise UsageError(f"backend {name} is {computed.unavailable[name]}")
+    print(explain(case, args.quantity, names, dtypes[0], written, computed))
     return 0

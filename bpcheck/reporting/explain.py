@@ -72,7 +72,12 @@ def givens(case: Case, dtype: str) -> dict[str, float]:
 
 
 def explain(
-    case: Case, q: str, names: list[str], dtype: str = "float64", written: dict[str, Written] | None = None
+    case: Case,
+    q: str,
+    names: list[str],
+    dtype: str = "float64",
+    written: dict[str, Written] | None = None,
+    computed: engine.Computed | None = None,
 ) -> str:
     """The explanation of `q` as text; KeyError for a name the case does not have. `written`:
     a person's values (a values file): the formula with their numbers too."""
@@ -94,7 +99,8 @@ def explain(
     exact = exact_step(case, dtype)
     sources: list[tuple[str, dict[str, Any]]] = [("exact", exact)]
     errors: list[tuple[str, str]] = []
-    computed = engine.Engine([case], names, [dtype], trajectories=False).result()
+    if computed is None:
+        computed = engine.Engine([case], names, [dtype], trajectories=False).result()
     for (_, cell), got in computed.values.items():
         label = cell.id.removesuffix(f"-{dtype}").replace(f"-{dtype}-", "-")
         values = {q: v for (q, _), v in got.items()}
