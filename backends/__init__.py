@@ -26,6 +26,7 @@ from functools import cache
 
 from bpcheck.backends import (
     autograd_family,
+    faults,
     jax_family,
     numpy_family,
     reference_family,
@@ -144,21 +145,31 @@ def declared(name: str) -> Declaration:
 def _carried(factory: str | Callable[[], Backend]) -> Declaration | None:
     try:
         found = resolve(factory) if isinstance(factory, str) else factory
-    except Exception:  # a factory that cannot load keeps the defaults; status() says why it cannot
+        own = getattr(found, "declaration", None)
+    except BaseException as err:  # a factory that cannot load keeps the defaults; status() says why it cannot
+        if faults.genuine(err):
+            raise
         return None
-    own = getattr(found, "declaration", None)
     return own if isinstance(own, Declaration) else None
 
 
 def _load(decl: Declaration) -> Backend | Unavailable:
+    """The backend, or why not: anything its framework's import or its factory raises (a
+    RuntimeError of mismatched versions, an OSError of a missing shared library, a SyntaxError,
+    even SystemExit) makes it unavailable with the reason; only a real Ctrl-C goes on."""
     try:
         factory = resolve(decl.factory) if isinstance(decl.factory, str) else decl.factory
         return factory()
     except ImportError as err:
         missing = getattr(err, "name", None) or str(err)
-        return Unavailable(f"{missing} is not installed ({err})")
+        detail = faults.describe(err).partition(": ")[2]
+        return Unavailable(f"{missing} is not installed" + (f" ({detail})" if detail else ""))
     except Unavailable as err:
         return err
+    except BaseException as err:
+        if faults.genuine(err):
+            raise
+        return Unavailable(faults.describe(err))
 
 
 def get(name: str) -> Backend:

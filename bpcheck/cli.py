@@ -7,12 +7,15 @@ import errno
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from bpcheck import commands
+from bpcheck.backends import faults
 from bpcheck.cliutil import Parser, UsageError
 
 #: Listed first in --help, in this order; any other command module follows alphabetically.
@@ -39,28 +42,39 @@ class _Version(argparse.Action):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs a command. Ctrl-C prints one line and exits 130 (the engine has stopped its workers
+    by then); a KeyboardInterrupt that a plug-in raises itself is that plug-in's failure, not an
+    interrupt (backends/faults.py)."""
     try:
-        found = _commands()
-        parser = Parser(
-            prog="bpcheck", description="Check autograd frameworks against a hand-written backprop reference."
-        )
-        parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
-        sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-        for name, module in found.items():
-            module.add_arguments(sub.add_parser(name, help=module.HELP))
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as done:  # --help and --version print, then exit 0
-            return int(done.code or 0)
-        code = int(found[args.command].run(args))
-        sys.stdout.flush()  # a stdout that cannot take the output fails here, not at exit
-        return code
+        return _main(argv)
+    except KeyboardInterrupt:
+        if argv is None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the program is ending: a second Ctrl-C prints nothing
+        print("bpcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        with faults.watching():
+            found = _commands()
+            parser = Parser(
+                prog="bpcheck", description="Check autograd frameworks against a hand-written backprop reference."
+            )
+            parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
+            sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+            for name, module in found.items():
+                module.add_arguments(sub.add_parser(name, help=module.HELP))
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as done:  # --help and --version print, then exit 0
+                return int(done.code or 0)
+            code = int(found[args.command].run(args))
+            sys.stdout.flush()  # a stdout that cannot take the output fails here, not at exit
+            return code
     except UsageError as err:
         print(f"bpcheck: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("bpcheck: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # e.g. `bpcheck run | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

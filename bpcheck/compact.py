@@ -74,7 +74,7 @@ def compute(case: Case, b: Backend, cell: Cell, trajectories: bool, part: str, m
             first = q - lay.parameter_count  # the updates come last, in the order of lay.parameters
             for k, p in enumerate(lay.parameters, first):
                 _put(out, k, updates.get(p, "missing from the backend's results"))
-        except Exception as err:  # a backend that breaks is a result, not a crash
+        except BaseException as err:  # a backend that breaks is a result, not a crash (`message` re-raises Ctrl-C)
             out.everywhere = message(err)
     trained: dict[tuple[str, int], dict[str, float] | str] = {}
     for k, t in enumerate(later, q):
@@ -86,7 +86,7 @@ def compute(case: Case, b: Backend, cell: Cell, trajectories: bool, part: str, m
             try:
                 tr = b.train(case, params, case.configs[t.config], t.updates, cell.dtype, cell.device)  # type: ignore[arg-type]
                 trained[key] = {**tr.params, **b.forward(case, tr.params, cell.dtype, cell.device)}
-            except Exception as err:
+            except BaseException as err:
                 trained[key] = message(err)
         result = trained[key]
         base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]

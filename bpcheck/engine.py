@@ -9,21 +9,37 @@ Isolation and parallelism are decided here alone: with more than one job, the wo
 into per-backend shares of similar cost (bpcheck/cost.py) that run in spawned worker
 processes, so each worker imports each framework once for every case, and the caller imports
 none; with one job (or a backend object that cannot be sent to a worker) it runs in-process.
+
+Faults are results, not crashes (backends/faults.py): whatever a backend's code raises or
+returns (an exception, SystemExit, its own KeyboardInterrupt, NaN, None, a string, an array,
+devices() with no device) becomes a failed value or an unavailable backend with the reason,
+in a worker or in-process alike; a worker that dies takes its share's backends with it, as
+unavailable. A real Ctrl-C stops the run: workers ignore SIGINT, and the parent cancels the
+pool and terminates them. Workers also exit when the parent dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import numbers
 import os
 import pickle
 import queue
-from collections.abc import Callable, Sequence
+import reprlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from bpcheck import backends, compact, cost, matrix
+from bpcheck.backends import faults
 from bpcheck.backends.declarations import Declaration
 from bpcheck.backends.protocol import Backend
 from bpcheck.judge import Cell, Record, judge
@@ -79,7 +95,14 @@ class Outcome:
 
 
 def name_of(b: BackendLike) -> str:
-    return b if isinstance(b, str) else str(getattr(b, "name", type(b).__name__))
+    if isinstance(b, str):
+        return b
+    try:
+        return str(getattr(b, "name", type(b).__name__))
+    except BaseException as err:  # a `name` property that raises
+        if faults.genuine(err):
+            raise
+        return type(b).__name__
 
 
 def resolve(b: BackendLike) -> Backend:
@@ -87,16 +110,80 @@ def resolve(b: BackendLike) -> Backend:
     return backends.get(b) if isinstance(b, str) else b
 
 
+class _Fault(Exception):
+    """A backend's result that breaks the protocol; str() is the reason, as it is shown."""
+
+
+def _reason(err: BaseException) -> str:
+    """Why a backend's call gave no result: a _Fault's own words, else the exception's type and
+    first line. A real Ctrl-C is not a reason: it goes on (backends/faults.py)."""
+    if faults.genuine(err):
+        raise err
+    return str(err) if isinstance(err, _Fault) else faults.describe(err)
+
+
 def probe(b: BackendLike) -> Probe:
+    """The backend's status and devices. A backend whose devices() raises, or names no device,
+    is unavailable with the reason: it can compute nothing."""
     name = name_of(b)
     status = backends.status(b) if isinstance(b, str) else "available"
     if status != "available":
         return Probe(name, status)
     obj = resolve(b)
-    devices, accelerator = tuple(obj.devices()), getattr(obj, "accelerator", None)
-    if accelerator and accelerator not in devices:
-        return Probe(name, status, devices, accelerator, obj.accelerator_missing())  # type: ignore[attr-defined]
+    with _calling_backend():
+        try:
+            devices = _devices(obj.devices())
+        except _Fault as err:
+            return Probe(name, f"unavailable: devices() {err}")
+        except BaseException as err:
+            return Probe(name, f"unavailable: devices() raised {_reason(err)}")
+        try:
+            accelerator = getattr(obj, "accelerator", None)
+            if accelerator and str(accelerator) not in devices:
+                missing = str(obj.accelerator_missing())  # type: ignore[attr-defined]
+                return Probe(name, status, devices, str(accelerator), missing)
+        except BaseException as err:
+            return Probe(name, f"unavailable: its accelerator cannot be read: {_reason(err)}")
     return Probe(name, status, devices)
+
+
+def _devices(found: Any) -> tuple[str, ...]:
+    if not isinstance(found, list | tuple) or not all(isinstance(d, str) for d in found):
+        raise _Fault(f"returned {_shown(found)}, not a list of device names")
+    if not found:
+        raise _Fault("returned no device")
+    return tuple(found)
+
+
+def _shown(v: Any) -> str:
+    """A value a backend returned, shown short: its type and the start of its repr."""
+    return f"{type(v).__name__} {reprlib.repr(v)}"
+
+
+def _value(v: Any) -> float | str:
+    """A backend's value as the float it must be (NaN and inf included: the judge decides
+    them), or why it is not one: bool, None, a string, an array or a tensor are not numbers."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return f"not a number: {_shown(v)}"
+    try:
+        return float(v)
+    except BaseException as err:
+        return f"not a number: {_shown(v)} ({_reason(err)})"
+
+
+def _quantities(result: Any, method: str) -> Mapping[Any, Any]:
+    if not isinstance(result, Mapping):
+        raise _Fault(f"{method}() returned {_shown(result)}, not a dict of quantities")
+    return result
+
+
+@contextmanager
+def _calling_backend() -> Iterator[None]:
+    """Around a backend's own code: NumPy's floating-point warnings silenced (an overflow is
+    judged, not warned about on stderr), and a real Ctrl-C it swallowed raised again after."""
+    with np.errstate(all="ignore"):
+        yield
+    faults.reraise_if_interrupted()
 
 
 def step_values(case: Case, b: Backend, dtype: str, device: str) -> dict[str, float]:
@@ -104,56 +191,79 @@ def step_values(case: Case, b: Backend, dtype: str, device: str) -> dict[str, fl
     chain pieces of the plain gradient, the updates (`w5+`) under the case's rule."""
     params = rounded_parameters(case, dtype)
     return {
-        **b.forward(case, params, dtype, device),
-        **b.gradients(case, params, dtype, device),
-        **{f"{k}+": v for k, v in b.step(case, params, case.config, dtype, device).items()},
+        **_quantities(b.forward(case, params, dtype, device), "forward"),
+        **_quantities(b.gradients(case, params, dtype, device), "gradients"),
+        **{f"{k}+": v for k, v in _quantities(b.step(case, params, case.config, dtype, device), "step").items()},
     }
 
 
+def _trained(
+    case: Case, b: Backend, params: dict[str, float], config: str, steps: int, cell: Cell
+) -> Mapping[Any, Any]:
+    """The parameters after `steps` updates and the forward pass from them, by name."""
+    tr = b.train(case, params, case.configs[config], steps, cell.dtype, cell.device)
+    trained = _quantities(getattr(tr, "params", None), "train")
+    return {**trained, **_quantities(b.forward(case, dict(trained), cell.dtype, cell.device), "forward")}
+
+
+MISSING = "missing from the backend's results"
+
+
 def compute_cell(case: Case, b: Backend, cell: Cell, trajectories: bool = True, part: str = "all") -> Values:
-    """Every selected target's value from one backend; an exception becomes its message."""
+    """Every selected target's value from one backend: a float, or why there is none (whatever
+    the backend raised, SystemExit and its own KeyboardInterrupt included, or returned instead
+    of a number)."""
     if matrix.wide(case):  # by position, not by name (bpcheck/compact.py)
-        return compact.compute(case, b, cell, trajectories, part, _message)  # type: ignore[return-value]
+        with _calling_backend():
+            return compact.compute(case, b, cell, trajectories, part, _reason)  # type: ignore[return-value]
     params = rounded_parameters(case, cell.dtype)
     chosen = selected(case, cell, trajectories, part)
-    step: dict[str, float | str] = {}
-    if any(t.updates is None for t in chosen):
-        try:
-            step = dict(step_values(case, b, cell.dtype, cell.device))
-        except Exception as err:  # a backend that breaks is a result, not a crash
-            step = {q.name: _message(err) for q in case.layout.step_quantities}
-    trained: dict[tuple[str, int], dict[str, float] | str] = {}
-    out: Values = {}
-    for t in chosen:
-        if t.updates is None:
-            out[(t.quantity, t.config)] = step.get(t.quantity, "missing from the backend's results")
-            continue
-        key = (t.config, t.updates)
-        if key not in trained:
+    step: Mapping[Any, Any] | str = {}
+    with _calling_backend():
+        if any(t.updates is None for t in chosen):
             try:
-                tr = b.train(case, params, case.configs[t.config], t.updates, cell.dtype, cell.device)
-                trained[key] = {**tr.params, **b.forward(case, tr.params, cell.dtype, cell.device)}
-            except Exception as err:
-                trained[key] = _message(err)
-        result = trained[key]
-        base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
-        out[(t.quantity, t.config)] = result if isinstance(result, str) else result[base]
+                step = step_values(case, b, cell.dtype, cell.device)
+            except BaseException as err:  # a backend that breaks is a result, not a crash
+                step = _reason(err)
+        trained: dict[tuple[str, int], Mapping[Any, Any] | str] = {}
+        out: Values = {}
+        for t in chosen:
+            if t.updates is None:
+                if isinstance(step, str):
+                    out[(t.quantity, t.config)] = step
+                else:
+                    out[(t.quantity, t.config)] = _value(step[t.quantity]) if t.quantity in step else MISSING
+                continue
+            key = (t.config, t.updates)
+            if key not in trained:
+                try:
+                    trained[key] = _trained(case, b, params, t.config, t.updates, cell)
+                except BaseException as err:
+                    trained[key] = _reason(err)
+            result = trained[key]
+            base = split_trajectory_name(t.quantity)[0]  # type: ignore[index]
+            if isinstance(result, str):
+                out[(t.quantity, t.config)] = result
+            else:
+                out[(t.quantity, t.config)] = _value(result[base]) if base in result else MISSING
     return out
 
 
 def compute_curve(plan: CurvePlan, b: Backend, cell: Cell) -> list[float] | str:
     """E_total of every training step (Training.losses) from one backend, or why not."""
     case = plan.case
-    try:
-        params = rounded_parameters(case, cell.dtype)
-        tr = b.train(case, params, case.configs[plan.config], plan.steps, cell.dtype, cell.device)
-        return [float(x) for x in tr.losses]
-    except Exception as err:
-        return _message(err)
-
-
-def _message(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}"
+    with _calling_backend():
+        try:
+            params = rounded_parameters(case, cell.dtype)
+            tr = b.train(case, params, case.configs[plan.config], plan.steps, cell.dtype, cell.device)
+            found = getattr(tr, "losses", None)
+            if not isinstance(found, list | tuple):
+                raise _Fault(f"train() returned losses {_shown(found)}, not a list of numbers")
+            losses = [_value(x) for x in found]
+        except BaseException as err:
+            return _reason(err)
+    wrong = next((x for x in losses if isinstance(x, str)), None)
+    return wrong if wrong is not None else [float(x) for x in losses]
 
 
 @dataclass(frozen=True)
@@ -207,41 +317,67 @@ class Engine:
         self._found: dict[str, Probe] = {}
         self._names_set = set(self.names)
         self._tick: Tick | None = None
+        self.shares = shares
         if len(shares) <= 1 or not _sendable(backends_):
-            self.futures: list[Any] = [_Deferred(lambda: _compute_share(job, units, self.queue))]
+            self.shares = [units]
+            self.futures: list[Any] = [_Deferred(lambda: _in_process(job, units, self.queue))]
             return
         ctx = multiprocessing.get_context("spawn")
         self.queue = ctx.Queue()
-        self.pool = ProcessPoolExecutor(len(shares), mp_context=ctx, initializer=_worker_init, initargs=(self.queue,))
-        self.futures = [self.pool.submit(_compute_share, job, share) for share in shares]
+        main = threading.current_thread() is threading.main_thread()
+        self.pool = ProcessPoolExecutor(
+            len(shares), mp_context=ctx, initializer=_worker_init, initargs=(self.queue, os.getpid(), main)
+        )
+        try:
+            with _sigint_blocked():  # workers start with SIGINT blocked, until they ignore it
+                self.futures = [self.pool.submit(_compute_share, job, share) for share in shares]
+        except BaseException:
+            self.cancel()
+            raise
 
     def probes(self) -> dict[str, Probe]:
         """Each backend's status and devices, as soon as the workers have loaded them (without
         importing any framework here)."""
-        if self.pool is None:
-            self.futures[0].result()
-        while len(self._found) < len(self._names_set):
-            if not self._receive(1.0) and all(f.done() for f in self.futures):  # a worker died before reporting
-                lost = Probe("", "unavailable: its worker failed")
-                self._found.update({n: replace(lost, name=n) for n in self.names if n not in self._found})
+        try:
+            if self.pool is None:
+                self.futures[0].result()
+            while len(self._found) < len(self._names_set):
+                if not self._receive(1.0) and all(f.done() for f in self.futures):  # a worker died before reporting
+                    lost = Probe("", "unavailable: its worker failed")
+                    self._found.update({n: replace(lost, name=n) for n in self.names if n not in self._found})
+        except BaseException:  # Ctrl-C: no worker outlives the run
+            self.cancel()
+            raise
         return {n: self._found[n] for n in dict.fromkeys(self.names)}
 
     def result(self, tick: Tick | None = None) -> Computed:
         """Waits for the workers, filling the oracle's caches meanwhile; `tick(label)` as each
-        backend x dtype x device is done."""
+        backend x dtype x device is done. A share whose worker failed (it died: a plug-in that
+        called os._exit or crashed the interpreter) leaves its backends unavailable, with why."""
         self._tick = tick
-        if self.pool is None:  # in-process: the values first, so a wide case's oracle does not wait in memory
-            self.futures[0].result()
-        for case in self.cases:
-            for dt in self.dtypes:
-                matrix.prepare(case, dt, self.trajectories)
-                if matrix.wide(case) and tick is not None:  # minutes of exact values: a unit of progress
-                    tick(f"exact values {case.name} {dt}")
-        while not all(f.done() for f in self.futures):
-            self._receive(0.2)
+        try:
+            if self.pool is None:  # in-process: the values first, so a wide case's oracle does not wait in memory
+                self.futures[0].result()
+            for case in self.cases:
+                for dt in self.dtypes:
+                    matrix.prepare(case, dt, self.trajectories)
+                    if matrix.wide(case) and tick is not None:  # minutes of exact values: a unit of progress
+                        tick(f"exact values {case.name} {dt}")
+            while not all(f.done() for f in self.futures):
+                self._receive(0.2)
+        except BaseException:  # Ctrl-C: no worker outlives the run
+            self.cancel()
+            raise
         computed = Computed()
-        for future in self.futures:
-            statuses, values, curves = future.result()
+        for share, future in zip(self.shares, self.futures):
+            if isinstance(future, _Deferred):
+                statuses, values, curves = future.result()  # in-process: an error here is the engine's own
+            else:
+                try:
+                    statuses, values, curves = future.result()
+                except BaseException as err:
+                    lost = f"unavailable: its worker failed ({_reason(err)})"  # a real Ctrl-C goes on
+                    statuses, values, curves = {name_of(u.backend): lost for u in share}, {}, {}
             computed.unavailable.update({n: s for n, s in statuses.items() if s != "available"})
             computed.values.update(values)
             computed.curves.update(curves)
@@ -265,11 +401,19 @@ class Engine:
         return True
 
     def cancel(self) -> None:
+        """Stops the workers: pending shares cancelled, every worker terminated and reaped."""
         if self.pool is not None:
             processes = list((getattr(self.pool, "_processes", None) or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
-                process.terminate()
+                with suppress(Exception):
+                    process.terminate()
+            deadline = time.monotonic() + 2.0
+            for process in processes:
+                with suppress(Exception):
+                    process.join(max(0.0, deadline - time.monotonic()))
+                    if process.is_alive():
+                        process.kill()
             self.pool = None
 
 
@@ -344,17 +488,72 @@ def _sendable(bs: Sequence[BackendLike]) -> bool:
     try:
         pickle.dumps([b if not isinstance(b, str) else _declared(b) for b in bs])
         return True
-    except Exception:
+    except BaseException as err:  # whatever its own __reduce__ raises
+        if faults.genuine(err):
+            raise
         return False
 
 
-def _worker_init(q: Any) -> None:
-    """Workers already fill the cores; a framework's own thread pool would only contend (and
-    spin) for them. Set before any framework is imported in the worker."""
+def _in_process(job: _Job, share: list[_Unit], out: Any) -> Any:
+    """The whole run in this process, telling a real Ctrl-C from a plug-in's own KeyboardInterrupt."""
+    with faults.watching():
+        return _compute_share(job, share, out)
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back in this thread while it starts workers: they inherit the mask, so a Ctrl-C
+    during their start-up cannot interrupt them before `_worker_init` ignores it (here it is
+    delivered when the block ends)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _worker_init(q: Any, parent: int, main_thread: bool) -> None:
+    """A worker: SIGINT ignored (the parent alone handles Ctrl-C, so a KeyboardInterrupt here
+    is a plug-in's own), gone when its parent is (`_exit_with_parent`), and one thread per
+    framework: workers already fill the cores, and a framework's own thread pool would only
+    contend (and spin) for them. Set before any framework is imported in the worker."""
     global _QUEUE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _exit_with_parent(parent, main_thread)
     _QUEUE = q
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
+
+
+#: How often a worker checks that its parent is alive, in seconds.
+PARENT_POLL = 0.5
+
+
+def _exit_with_parent(parent: int, main_thread: bool) -> None:
+    """The worker exits as soon as its parent dies, however it dies (SIGKILL included): on Linux
+    the kernel kills it (PR_SET_PDEATHSIG; only for a pool started from the parent's main
+    thread, since the signal follows the thread that started the worker), and everywhere a
+    daemon thread watches for the parent's pid to change."""
+    if main_thread and sys.platform.startswith("linux"):
+        with suppress(Exception):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the watch began
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="bpcheck-parent-watch", daemon=True).start()
 
 
 def _compute_share(

@@ -17,6 +17,7 @@ taken at least about the limit.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,8 @@ BYTES_PER_QUANTITY = 320
 BYTES_PER_STEP = 200
 
 OPTION = "--allow-large"
+#: Work estimated to take longer than this many seconds says so before it starts.
+SAY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def guard(estimate: Estimate, allow: bool) -> Estimate:
     """Refuses (UsageError: exit 2, one line) an estimate beyond the limits unless `allow`."""
     if estimate.too_large and not allow:
         raise UsageError(estimate.line())
+    if estimate.seconds > SAY_AFTER:
+        print(f"bpcheck: estimated {_duration(estimate.seconds)} for {estimate.work}", file=sys.stderr, flush=True)
     return estimate
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bpcheck.judge import Record, count
+from bpcheck.judge import NOT_FINITE, Record, count, from_printed_text
 
 #: Marks beside a distance in ULPs, and the style each is drawn in on a terminal.
 MARKS = {"fail": ("FAIL", "bold red"), "ill-conditioned": ("ILL", "yellow"), "kink": ("kink", "cyan")}
@@ -99,7 +99,17 @@ def _block(console: Console, key: tuple[str, str, str], records: list[Record], w
     ]
     if unreproduced:
         console.print(Text("\n".join(["printed figures not reproduced:", *unreproduced]), style="red"))
-    errors = sorted({f"  {r.backend}: {r.error}" for r in records if r.error})
+    derived = [(q, c, _derived(rows[(q, c)])) for q, c in ordered]
+    if any(d for _, _, d in derived):
+        lines = [f"{q} [{c}]: {d}" for q, c, d in derived if d]
+        head = "printed figures that follow from the source's own printed figures (reproduced-from-printed):"
+        head = textwrap.fill(head, console.width, break_on_hyphens=False)
+        body = [
+            textwrap.fill(x, console.width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
+            for x in lines
+        ]
+        console.print(Text("\n".join([head, *body])), soft_wrap=True)
+    errors = sorted({f"  {r.backend}: {r.error}" for r in records if r.error and r.failed})  # not an ILL overflow
     if errors:
         console.print(Text("\n".join(["errors:", *errors]), style="red"))
 
@@ -170,8 +180,13 @@ def _cell(r: Record | None, wide: bool) -> Text:
         return Text("-")
     if count(r) > 1:  # a wide case's passes, counted (bpcheck/compact.py)
         return Text(f"{count(r):,} pass")
-    if r.value is None or r.ulps is None:
-        return Text("error", style="bold red")
+    if r.value is None or r.ulps is None:  # no value (an error, NaN, inf), or an exact value beyond the dtype's range
+        shown = "error" if r.value is None else f"{r.value:.15g}"
+        if r.value is None and (r.error or "").startswith(NOT_FINITE):
+            shown = (r.error or "").removeprefix(NOT_FINITE)  # nan, inf, -inf
+        if r.verdict == "ill-conditioned":  # an overflow no value can be checked against (reason: in the JSON)
+            return Text(f"{MARKS['ill-conditioned'][0]} {shown}", style=MARKS["ill-conditioned"][1])
+        return Text(shown, style="bold red")
     distance = f"{r.ulps:.3g}"
     text = f"{r.value:.15g} ({distance})" if wide else distance
     mark = _mark(r)
@@ -181,6 +196,12 @@ def _cell(r: Record | None, wide: bool) -> Text:
 def _missed(by_backend: dict[str, Record]) -> list[str]:
     """The backends whose value does not reproduce the printed figure."""
     return [r.backend for r in by_backend.values() if r.published is not None and r.failed]
+
+
+def _derived(by_backend: dict[str, Record]) -> str:
+    """'out_h1 = 0.6011, out_h2 = 0.5474': what a reproduced-from-printed figure follows from."""
+    r = next((r for r in by_backend.values() if r.from_printed), None)
+    return "" if r is None else f"{r.published} from {from_printed_text(r.from_printed or {}, r.config)}"
 
 
 def _printed(by_backend: dict[str, Record], why: bool = False) -> Text:

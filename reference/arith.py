@@ -5,6 +5,10 @@ A value always enters as a Python float (the float64 the backends are given) and
 to the number type once, so every backend and the oracle start from the same numbers:
 float32 runs start from float32(float64(decimal)), and the oracle from the exact value of
 whatever the dtype holds.
+
+Overflow is IEEE's in every number type: inf (and NaN after inf - inf), never an exception.
+Python floats raise OverflowError from math.exp and `**` instead, so float64 takes `exp64` and
+the reference squares with `squared`.
 """
 
 from __future__ import annotations
@@ -39,7 +43,23 @@ class Arithmetic:
     loss_terms: Callable[[str, Any, Any], Any] | None = None
 
 
-FLOAT64 = Arithmetic("float64", float, math.exp)
+def exp64(x: float) -> float:
+    """e^x as IEEE float64 gives it: inf where it overflows (math.exp raises OverflowError)."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def squared(x: Any) -> Any:
+    """x ** 2 in x's number type, inf where a Python float overflows (`**` raises OverflowError)."""
+    try:
+        return x**2
+    except OverflowError:
+        return math.inf
+
+
+FLOAT64 = Arithmetic("float64", float, exp64)
 
 
 def real(x: Any) -> Any:

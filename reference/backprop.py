@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bpcheck.reference.arith import Arithmetic
+from bpcheck.reference.arith import Arithmetic, squared
 
 Num = Any  # float, numpy.float32, gmpy2.mpfr or mpmath.mpf
 
@@ -35,7 +35,7 @@ def logistic(net: Num, a: Arithmetic) -> Num:
 
 def squared_error(target: Num, out: Num, a: Arithmetic) -> Num:
     """E_o1 = 1/2 (target_o1 - out_o1)^2."""
-    return a.num(0.5) * (target - out) ** 2
+    return a.num(0.5) * squared(target - out)
 
 
 # --- The backwards pass --------------------------------------------------------------------

@@ -24,6 +24,11 @@ A derivative taken where the ball of its argument holds a kink (relu at 0) is th
 the one-sided derivatives, and the ball says `kink`: every convention a framework picks lies
 in it.
 
+Overflow: a correct evaluation in the dtype overflows where a value, or any partial sum of a
+sum's terms, exceeds the dtype's largest finite number, though the float64 mid does not (a
+float32 net of 1e39); there the radius is infinite (`Ball.r`): the value may be inf or NaN.
+Every operation here gives inf or NaN where IEEE would, never an OverflowError.
+
 Nothing here rounds to 0 and loses its radius: a quantity whose float value underflows or
 cancels to exactly 0 keeps the radius of what it was computed from, so a vanishing exact value
 is judged against the magnitudes it came from (bpcheck/judge.py: ill-conditioned).
@@ -36,8 +41,12 @@ from typing import Any
 
 import numpy as np
 
+from bpcheck.reference.arith import exp64  # IEEE: inf where it overflows
+
 #: Unit roundoff and half the smallest subnormal of each dtype.
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
+#: The largest finite number of each dtype: beyond it a correct evaluation may overflow.
+LARGEST = {"float64": float(np.finfo(np.float64).max), "float32": float(np.finfo(np.float32).max)}
 #: (float64's is its smallest subnormal itself: half of it is not a float64 and would round to 0)
 ETA = {"float64": 2.0**-1074, "float32": 2.0**-150}
 #: The accuracy assumed of exp, tanh, log1p and the logistic in every framework, in ULPs: glibc
@@ -70,7 +79,10 @@ class Ball:
 
     @property
     def r(self) -> float:
-        """The radius, the pending sum's rounding included."""
+        """The radius, the pending sum's rounding included; infinite where an evaluation in the
+        dtype may overflow (the value, or a partial sum in some order, beyond its range)."""
+        if not self.terms <= LARGEST[self.dtype]:
+            return math.inf
         if self.count == 1:
             return self._r
         return self._r + (self.count - 1) * UNIT_ROUNDOFF[self.dtype] * self.terms
@@ -126,7 +138,7 @@ class Ball:
     def __truediv__(self, o: Any) -> Ball:
         o = self._of(o)
         low = abs(o.mid) - 2 * o.r
-        if low <= 0:
+        if not low * low > 0:  # y's ball holds 0 (or its square underflows, or it is NaN)
             return self._new(self.mid / o.mid if o.mid else math.inf, math.inf, o)
         a = self.size
         r = (_times(self.r, o.size) + _times(a, o.r)) / (low * low) + self._u * a / low + self._eta
@@ -178,11 +190,7 @@ def hull(lo: float, hi: float, dtype: str) -> Ball:
 
 
 def _exp(x: Ball) -> Ball:
-    try:
-        top = math.exp(x.mid + 2 * x.r)
-        return x.through(math.exp(x.mid), top)
-    except OverflowError:
-        return x._new(math.inf, math.inf)
+    return x.through(exp64(x.mid), exp64(x.mid + 2 * x.r))
 
 
 def _tanh(x: Ball) -> Ball:

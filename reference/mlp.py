@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bpcheck.reference import activations
-from bpcheck.reference.arith import Arithmetic, real
+from bpcheck.reference.arith import Arithmetic, real, squared
 
 Num = Any
 ACTIVATIONS = activations.NAMES
@@ -99,9 +99,9 @@ def output_errors(loss: str, net: Sequence[Num], out: Sequence[Num], t: Sequence
 def _output_errors(loss: str, net: Sequence[Num], out: Sequence[Num], t: Sequence[Num], a: Arithmetic) -> list[Num]:
     n = len(out)
     if loss == "half-sse":
-        return [a.num(0.5) * (tk - o) ** 2 for tk, o in zip(t, out)]
+        return [a.num(0.5) * squared(tk - o) for tk, o in zip(t, out)]
     if loss == "mse":
-        return [(tk - o) ** 2 / n for tk, o in zip(t, out)]
+        return [squared(tk - o) / n for tk, o in zip(t, out)]
     if loss == "bce":  # -[t log s(z) + (1-t) log(1 - s(z))] = softplus(z) - t z
         return [softplus(z, a) - tk * z for tk, z in zip(t, net)]
     if loss == "softmax-ce":  # -t log softmax(z) = t (lse(z) - z)

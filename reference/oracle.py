@@ -148,7 +148,8 @@ def _cached(case: Case, dtype: str, config: Config, updates: int, compute: Any) 
         if stored is None:
             with a.context():
                 stored = {k: a.to_str(v) for k, v in compute().items()}
-            store.save("oracle", key, stored)
+            if store.finite_numbers(stored):  # not an overflow of MPFR's own range: the cache would refuse it
+                store.save("oracle", key, stored)
         _MEMORY[key] = stored
     with a.context():
         return {k: a.parse(v) for k, v in _MEMORY[key].items()}

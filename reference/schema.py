@@ -245,7 +245,7 @@ def read_text(path: Path, what: str) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise Invalid("", f"is larger than the {MAX_FILE_BYTES // 2**20} MiB limit for {what}")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark (some Windows editors write one) is not text
     except UnicodeDecodeError as err:
         raise Invalid("", f"is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})") from None
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import sys
 import tempfile
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +93,9 @@ def finite_numbers(values: Any) -> bool:
     items = values.values() if isinstance(values, dict) else values if isinstance(values, list) else None
     if not items:
         return False
-    try:
-        return all(isinstance(v, str) and math.isfinite(float(v)) for v in items)
-    except ValueError:
+    try:  # Decimal, not float: an exact value beyond float64's range (1e+500, an overflow's) is finite
+        return all(isinstance(v, str) and Decimal(v).is_finite() for v in items)
+    except ArithmeticError:
         return False
 
 

@@ -26,6 +26,15 @@ ill-conditioned.
 
 Verdicts (`verdict`): pass, ill-conditioned (no correct digit can be expected in this dtype:
 neither pass nor fail), fail.
+
+Overflow (`ruling`): values are judged as IEEE arithmetic gives them, inf and NaN included.
+An exact value beyond the dtype's range (larger than its largest finite number: float32's
+3.4e38 is easily passed by an identity network's forward pass or a diverging training run)
+cannot be held by any value of the dtype, so whatever a backend gives for it, inf or a finite
+number, is ill-conditioned, with the reason: a correct value does not fail and a wrong one does
+not pass. A non-finite value of an exact value the dtype holds fails, unless the error model's
+bound is infinite: then some correct evaluation may overflow on the way (a sum whose terms
+exceed the range, a division by what may round to 0) and it is ill-conditioned, with the reason.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bpcheck.reference.ulps import error
+from bpcheck.reference.ulps import beyond_range, error
 
 #: The largest distance to exact, in ULPs as above, of any value after N training steps over the
 #: bundled cases and backends: (float64, float32) (benchmarks/observed_ulps.py, 2026-11-24).
@@ -60,18 +69,37 @@ class Allowance:
 VERDICTS = ("pass", "ill-conditioned", "fail")
 
 
-def verdict(value: float, exact: Any, allowance: Allowance) -> str:
+def verdict(value: float, exact: Any, allowance: Allowance, dtype: str | None = None) -> str:
     """pass: within a bound that is below |exact| (so the value has exact's sign and is not 0):
     the radius, or else the derived bound; or at a kink within the span of its one-sided
     derivatives. ill-conditioned: within the bounds, but they reach |exact|, so no correct digit
-    can be expected in this dtype (neither pass nor fail). fail: anything else, a non-finite
-    value too.
+    can be expected in this dtype (neither pass nor fail); and the overflows of `ruling`. fail:
+    anything else, a non-finite value where the bounds are finite too.
     So a correct evaluation is never `fail`, and a wrong sign or a 0 for a nonzero value is
     never `pass`."""
+    return ruling(value, exact, allowance, dtype)[0]
+
+
+def ruling(value: float, exact: Any, allowance: Allowance, dtype: str | None = None) -> tuple[str, str | None]:
+    """The verdict, and the reason where the bound alone does not give it: an exact value
+    beyond `dtype`'s range, a non-finite value (see the module docstring). Without a dtype,
+    the range is not asked about."""
+    if dtype is not None and beyond_range(exact, dtype):
+        what = "undefined (NaN even at 60 digits)" if math.isnan(float(exact)) else f"beyond {dtype}'s range"
+        return "ill-conditioned", f"exact value {what}: no value in {dtype} can be checked against it"
     if not math.isfinite(value):
-        return "fail"
+        if not math.isfinite(max(allowance.radius, allowance.derived)):
+            return (
+                "ill-conditioned",
+                f"{value} where a correct evaluation may overflow (the error model's bound is infinite)",
+            )
+        return "fail", f"{value} where the exact value is finite" + (f" in {dtype}" if dtype else "")
+    return _within(value, exact, allowance), None
+
+
+def _within(value: float, exact: Any, allowance: Allowance) -> str:
     x, off = abs(float(exact)), error(value, exact)
-    if off <= allowance.radius and (allowance.kink or off == 0 or allowance.radius < x):
+    if off <= allowance.radius and (allowance.kink or value == exact or allowance.radius < x):
         return "pass"
     widest = max(allowance.radius, allowance.derived)
     if off <= widest:

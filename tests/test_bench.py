@@ -187,3 +187,20 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("bpcheck: error: ") and message in err, err
     assert not list(tmp_path.iterdir())
+
+
+def test_bench_writes_by_default_where_git_does_not_look():
+    """The committed reports/bench changes only when named with --out; the default is ignored by git."""
+    import argparse
+    import subprocess
+    from pathlib import Path
+
+    from bpcheck.commands import bench as command
+
+    p = argparse.ArgumentParser()
+    command.add_arguments(p)
+    default = p.parse_args([]).out
+    assert Path(default).parts[0] == "reports" and default != "reports/bench"
+    root = Path(__file__).resolve().parents[1]
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{default}/bench.json"], cwd=root)
+    assert ignored.returncode == 0, f"{default} is not ignored by git"

@@ -15,7 +15,8 @@ def test_dE_total_dw5_like_the_post(capsys):
     code, out, _ = explain(capsys, "dE_total/dw5", "--backend", "reference,numpy")
     assert code == 0
     assert "dE_total/dw5 = dE_total/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5" in out
-    assert "post       dE_total/dw5 = 0.74136507 * 0.186815602 * 0.593269992 = 0.082167041" in out
+    post = next(line for line in out.splitlines() if line.startswith("post "))
+    assert post.split(None, 1)[1] == "dE_total/dw5 = 0.74136507 * 0.186815602 * 0.593269992 = 0.082167041"
     rows = {line.split()[0]: line for line in out.splitlines() if " = 0.741365069552 * " in line}
     assert set(rows) == {"exact", "reference", "numpy"}
     assert "ULPs from exact" in rows["numpy"]
@@ -32,4 +33,17 @@ def test_forward_and_update_lines(capsys):
 
 def test_unknown_quantity_is_a_one_line_error(capsys):
     code, _, err = explain(capsys, "dE_total/dw9")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "dE_total/dw5" in err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "did you mean dE_total/dw8" in err
+
+
+def test_a_misspelt_name_gets_did_you_mean_not_every_name(capsys):
+    code, _, err = explain(capsys, "dE_totl/dw5")
+    assert code == 2 and "did you mean dE_total/dw5" in err
+    assert "net_h1" not in err  # not the 63 valid names
+
+
+def test_the_formula_lines_align_whatever_the_backend_names(capsys):
+    _, out, _ = explain(capsys, "dE_total/dw5", "--backend", "reference,torch-func")
+    rows = [line for line in out.splitlines() if line.split(" ", 1)[0] in ("post", "exact", "reference", "torch-func")]
+    starts = {line.index("dE_total/dw5 =") for line in rows}
+    assert len(rows) == 4 and len(starts) == 1, rows

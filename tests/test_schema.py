@@ -609,3 +609,12 @@ def test_errors_name_the_file_even_when_the_name_is_odd(tmp_path):
     with pytest.raises(ValuesError) as verr:
         parse_values("out_h1 = 1e999999999\n", load_case("mazur-2015").layout, "x.values")
     assert str(verr.value).startswith("x.values:1: out_h1:")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path):
+    """Windows editors may start a UTF-8 file with a byte-order mark; the file is still the same case."""
+    from bpcheck.reference.case import CASES_DIR, load_case
+
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (CASES_DIR / "mazur-2015.toml").read_bytes())
+    assert load_case(str(path)).parameters == load_case("mazur-2015").parameters

@@ -284,12 +284,31 @@ def test_progress_shows_the_time_left_on_a_terminal():
     p.close()
 
 
-def test_progress_is_quiet_when_stderr_is_not_a_terminal():
+def test_progress_is_quiet_when_stderr_is_not_a_terminal_and_the_work_is_quick():
     stream = io.StringIO()
     p = Progress(2, stream=stream)
     p.tick("one")
     p.close()
     assert stream.getvalue() == ""
+
+
+def test_progress_writes_plain_lines_with_the_time_left_when_not_a_terminal_and_the_work_is_long():
+    now = [0.0]
+    stream = io.StringIO()
+    p = Progress(10, stream=stream, clock=lambda: now[0])
+    p.tick("a")  # at once: nothing yet
+    assert stream.getvalue() == ""
+    now[0] = Progress.QUIET_FOR + 1  # 3 s for 2 of 10: 12 s left
+    p.tick("b")
+    assert stream.getvalue() == "bpcheck: 2/10 b, 0:12 left\n"
+    now[0] += 1
+    p.tick("c")  # a second later: no second line so soon
+    assert stream.getvalue().count("\n") == 1
+    now[0] += Progress.LINE_EVERY
+    p.tick("d")
+    assert stream.getvalue().splitlines()[-1].startswith("bpcheck: 4/10 d, ")
+    p.close()
+    assert "\r" not in stream.getvalue()
 
 
 def test_run_ticks_through_the_engine(monkeypatch):
@@ -305,3 +324,12 @@ def test_crosscheck_passes_ticks():
 
     engine.crosscheck([load_case("mazur-2015")], ["numpy"], ["float64"], trajectories=False, tick=seen.append)
     assert seen == ["numpy-float64"]
+
+
+def test_work_estimated_over_a_minute_says_so_before_it_starts(capsys):
+    from bpcheck import size
+
+    size.guard(size.Estimate(seconds=size.SAY_AFTER * 1.5, bytes=1.0, work="9 parameters"), allow=False)
+    assert capsys.readouterr().err == "bpcheck: estimated 90 s for 9 parameters\n"
+    size.guard(size.Estimate(seconds=size.SAY_AFTER / 2, bytes=1.0, work="9 parameters"), allow=False)
+    assert capsys.readouterr().err == ""

@@ -41,7 +41,9 @@ def test_json_of_a_wrong_file(capsys):
         "first_wrong",
         "consequential",
         "independent",
+        "rounding",
         "too_coarse",
+        "convention",
         "diagnoses",
         "quantities",
         "diagnosis",
@@ -49,7 +51,7 @@ def test_json_of_a_wrong_file(capsys):
         "notes",
     }
     assert doc["case"] == "mazur-2015" and doc["config"] == "as-written" and doc["first_wrong"] == "dE_o2/dout_h1"
-    assert doc["summary"] == {"checked": 21, "ok": 20, "wrong": 1, "carried": 0, "too-coarse": 0}
+    assert doc["summary"] == {"checked": 21, "ok": 20, "wrong": 1, "carried": 0, "too-coarse": 0, "rounding": 0}
     row = next(q for q in doc["quantities"] if q["status"] != "ok")
     assert row["given"] == "-0.017144288" and row["nearest"] == ["w6-for-w7", "transposed-output-weights"]
 

@@ -23,8 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="tiny sizes and few steps (seconds, for tests)")
     p.add_argument(
         "--out",
-        default="reports/bench",
-        help="output directory: new, empty, or one bpcheck bench wrote (default: reports/bench)",
+        default="reports/bench-latest",
+        help="output directory: new, empty, or one bpcheck bench wrote (default: reports/bench-latest, which git "
+        "ignores; the committed reports/bench is refreshed only when named: --out reports/bench)",
     )
     p.add_argument(
         "--max-seconds",

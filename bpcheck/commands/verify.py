@@ -13,7 +13,7 @@ from bpcheck.reference.case import MAIN_CASE, Case, CaseError, bundled_cases, lo
 from bpcheck.verify.check import check_written
 from bpcheck.verify.implementation import LoadError, load_backend, verify_backend
 from bpcheck.verify.mistakes import CATALOGUE
-from bpcheck.verify.render import cell_json, cells_text, walk_text
+from bpcheck.verify.render import cell_json, cells_text, heading, walk_text
 from bpcheck.verify.values import ValuesError, case_of, read_values
 
 NAME = "verify"
@@ -71,7 +71,7 @@ def _values(case: Case, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(values_document(case, config, args.values, w), indent=1))
     else:
-        print("\n".join([f"{case.name} under {config}, {args.values}:", *walk_text(w, "you wrote")]))
+        print("\n".join([heading(case, config, args.values), *walk_text(w, "you wrote")]))
     if not w.counts()["checked"]:
         return nothing_checked(f"{args.values} gave no value of {case.name} to check")
     return 1 if w.failed else 0
@@ -101,7 +101,7 @@ def _backend(args: argparse.Namespace, cases: list[Case]) -> int:
 
 def _list(case: Case, as_json: bool) -> int:
     quantities = [{"quantity": q.name, "stage": q.stage, "formula": q.formula} for q in case.layout.step_quantities]
-    mistakes = [{"mistake": m.id, "title": m.title, "source": m.source} for m in CATALOGUE]
+    mistakes = [{"mistake": m.id, "title": m.title, "source": m.source, "kind": m.kind} for m in CATALOGUE]
     if as_json:
         print(json.dumps({"case": case.name, "quantities": quantities, "mistakes": mistakes}, indent=1))
         return 0
@@ -109,5 +109,6 @@ def _list(case: Case, as_json: bool) -> int:
     print(f"quantities of one training step of {case.name}:")
     print("\n".join(f"  {q['quantity']:<{width}}  {q['stage']:<12}  {q['formula']}" for q in quantities))
     print("mistakes:")
-    print("\n".join(f"  {m['mistake']}: {m['title']}\n    ({m['source']})" for m in mistakes))
+    kind = lambda m: "" if m["kind"] == "mistake" else f" [a {m['kind']}, not a mistake]"  # noqa: E731
+    print("\n".join(f"  {m['mistake']}{kind(m)}: {m['title']}\n    ({m['source']})" for m in mistakes))
     return 0

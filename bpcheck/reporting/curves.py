@@ -59,7 +59,8 @@ def exact_curve(p: CurvePlan, dtype: str) -> list[str]:
     tr = train(as_dtype_case(case, dtype), rounded_parameters(case, dtype), case.configs[p.config], steps, a)
     with a.context():
         out = [format(Decimal(a.to_str(x)), ".25g") for x in tr.losses]
-    store.save("curves", key, out)
+    if store.finite_numbers(out):  # not an overflow of MPFR's own range: the cache would refuse it
+        store.save("curves", key, out)
     return out
 
 
@@ -81,8 +82,13 @@ def assemble(p: CurvePlan, losses: dict[Cell, list[float] | str], exact: dict[st
         if isinstance(values, str):
             curve.update(values=None, ulps=None, error=values)
         else:
-            curve["values"] = [values[k - 1] for k in at]
-            curve["ulps"] = [round(ulps(values[k - 1], Decimal(exact[cell.dtype][k - 1]), cell.dtype), 3) for k in at]
+            far = [ulps(values[k - 1], Decimal(exact[cell.dtype][k - 1]), cell.dtype) for k in at]
+            curve["values"] = [_finite(values[k - 1]) for k in at]  # an overflow's inf or NaN: null, a gap
+            curve["ulps"] = [_finite(round(d, 3)) for d in far]
             curve["error"] = None
         out.append(curve)
     return out
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None

@@ -11,7 +11,8 @@ Records are matched on (case, backend, dtype, device, quantity, config). A regre
   values no longer does (listed as case and cell).
 So every value of OLD is either matched in NEW or listed as lost, in a disappeared cell or in a
 disappeared case. Two documents with no case in common are not compared (`nothing_in_common`).
-Appeared cases, cells and values, fixed values and environment changes are reported only.
+Appeared cases, cells and values, fixed values, printed figures between `reproduced` and
+`reproduced-from-printed`, and environment changes are reported only.
 
 Growth threshold, max(2 ULPs, 50% of the old distance, 10% of the value's bound): a correct
 change of summation order, FMA use or libm moves a one-step value (0-4 ULPs from exact here) by
@@ -30,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpcheck.judge import Cell, Record
+from bpcheck.judge import FIGURE_VERDICTS, Cell, Record
 from bpcheck.reporting.output import shown
 from bpcheck.reporting.results import failing, records
 
@@ -79,6 +80,8 @@ class Diff:
     added: list[Record] = field(default_factory=list)
     changed: int = 0  # values not bit-identical
     exact_changed: list[tuple[Record, Record]] = field(default_factory=list)
+    #: a printed figure now reproduced where it followed from printed figures, or the converse (report only)
+    figures_changed: list[tuple[Record, Record]] = field(default_factory=list)
     cells_appeared: list[str] = field(default_factory=list)  # "case cell", of a case in both
     cells_disappeared: list[str] = field(default_factory=list)  # "case cell", of a case in both
     cases_disappeared: list[str] = field(default_factory=list)
@@ -148,6 +151,8 @@ def compare(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> Diff:
             d.became_ill_conditioned.append((o, n))
         elif failing(o) and not failing(n):
             d.fixed.append((o, n))
+        elif o.verdict != n.verdict and {o.verdict, n.verdict} <= set(FIGURE_VERDICTS):
+            d.figures_changed.append((o, n))
         if o.ulps is not None and n.ulps is not None and n.ulps - o.ulps > growth_threshold(o):
             allowed = growth_threshold(o) if d.same_environment else environment_threshold(o)
             (d.grew if n.ulps - o.ulps > allowed else d.moved_with_environment).append((o, n))
@@ -253,6 +258,10 @@ def render(d: Diff, old_label: str, new_label: str) -> str:
     section("cells appeared", d.cells_appeared)
     section("cases appeared", d.cases_appeared)
     section("fixed", [f"{_name(n)}: {o.verdict} -> {n.verdict}" for o, n in d.fixed])
+    section(
+        "printed figures now judged otherwise (not a regression)",
+        [f"{_name(n)}: {o.verdict} -> {n.verdict}" for o, n in d.figures_changed],
+    )
     if d.changed:
         lines.append(f"values not bit-identical: {d.changed}")
     if d.added:

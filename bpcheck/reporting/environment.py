@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck import backends
+from bpcheck.backends import faults
 
 #: Distributions whose versions matter to the numbers (or to the pictures): the ones the bundled
 #: backends declare, and these.
@@ -186,9 +187,11 @@ def backend_settings(name: str) -> dict[str, Any]:
     out: dict[str, Any] = {"status": status}
     if status != "available":
         return out
-    out["devices"] = backends.get(name).devices()
-    try:
+    try:  # a plug-in's own code: whatever it raises is recorded, not a crash (backends/faults.py)
+        out["devices"] = backends.get(name).devices()
         out.update(backends.declaration(name).read_settings())
-    except Exception as err:
-        out["settings_error"] = f"{type(err).__name__}: {err}"
+    except BaseException as err:
+        if faults.genuine(err):
+            raise
+        out["settings_error"] = faults.describe(err)
     return out

@@ -17,73 +17,33 @@ from bpcheck.reference.case import Case
 from bpcheck.reference.oracle import exact_step, rounded_parameters
 from bpcheck.reference.quantities import split_trajectory_name
 from bpcheck.reference.ulps import ulps
+from bpcheck.verify import formulas
+from bpcheck.verify.check import choose
+from bpcheck.verify.mistakes import CONSISTENT
+from bpcheck.verify.printed import from_printed
+from bpcheck.verify.values import Written
 
 _TOKEN = re.compile(r"\{([^{}]+)\}")
-_NAME = re.compile(r"[A-Za-z_][\w/]*(?:\[\d+\])?")
 
 
 def template(case: Case, q: str) -> str:
-    """q's right-hand side with every named value in braces: '{w5} * {out_h1} + ...'."""
-    lay = case.layout
-    if case.is_posts_network:
-        post = _post_template(case, q)
-        if post is not None:
-            return post
-    formula = next((x.formula for x in lay.step_quantities if x.name == q), None)
-    if formula is None:
+    """q's right-hand side with every named value in braces: '{w5} * {out_h1} + ...', derived
+    from the case's network (bpcheck/verify/formulas.py), in the post's form where the post
+    writes it otherwise (dE_total/dw5 as its three factors)."""
+    t = _table(case)
+    if q not in t:
         raise KeyError(q)
-    known = _known_names(case)
-    return _NAME.sub(lambda m: f"{{{m.group(0)}}}" if m.group(0) in known else m.group(0), formula)
+    return t.display(q).text
 
 
-def _post_template(case: Case, q: str) -> str | None:
-    lay = case.layout
-    outputs = lay.outputs
-    if q.startswith("out_"):
-        return f"1 / (1 + e^(-{{net_{q[4:]}}}))"
-    if q.startswith("E_o"):
-        o = q[2:]
-        return f"1/2 * ({{target_{o}}} - {{out_{o}}})^2"
-    if q == "E_total":
-        return " + ".join(f"{{E_{o}}}" for o in outputs)
-    m = re.fullmatch(r"dE_total/dout_(\w+)", q)
-    if m and m.group(1) in outputs:
-        return f"-({{target_{m.group(1)}}} - {{out_{m.group(1)}}})"
-    if m:
-        return " + ".join(f"{{dE_{o}/dout_{m.group(1)}}}" for o in outputs)
-    m = re.fullmatch(r"dout_(\w+)/dnet_\1", q)
-    if m:
-        return f"{{out_{m.group(1)}}} * (1 - {{out_{m.group(1)}}})"
-    m = re.fullmatch(r"delta_(\w+)", q)
-    if m:
-        return f"{{dE_total/dout_{m.group(1)}}} * {{dout_{m.group(1)}/dnet_{m.group(1)}}}"
-    m = re.fullmatch(r"dE_(o\d+)/dout_(h\d+)", q)
-    if m:
-        return f"{{delta_{m.group(1)}}} * {{dnet_{m.group(1)}/dout_{m.group(2)}}}"
-    m = re.fullmatch(r"dE_total/d(w\d+)", q)
-    if m:
-        for l, layer in enumerate(lay.w):
-            for j, row in enumerate(layer):
-                if m.group(1) in row:
-                    n = lay.labels[l + 1][j]
-                    return f"{{dE_total/dout_{n}}} * {{dout_{n}/dnet_{n}}} * {{dnet_{n}/d{m.group(1)}}}"
-    m = re.fullmatch(r"dE_total/d(b\d+)", q)
-    if m:
-        l = int(m.group(1)[1:]) - 1
-        return " + ".join(f"{{delta_{n}}} * 1" for n in lay.labels[l + 1])
-    if q.endswith("+"):
-        p = q[:-1]
-        if p in lay.biases and not case.config.update_biases:
-            return f"{{{p}}}"
-        return f"{{{p}}} - {{eta}} * {{dE_total/d{p}}}"
-    return None
+_TABLES: dict[int, formulas.Table] = {}
 
 
-def _known_names(case: Case) -> set[str]:
-    lay = case.layout
-    names = {q.name for q in lay.step_quantities} | set(lay.parameters) | {"eta"}
-    names |= set(lay.inputs) | {f"target_{o}" for o in lay.outputs}
-    return names
+def _table(case: Case) -> formulas.Table:
+    """The case's formula table under its default rule (floats: only its texts are read)."""
+    if id(case) not in _TABLES:
+        _TABLES[id(case)] = formulas.table(case, case.config, arith.FLOAT64)
+    return _TABLES[id(case)]
 
 
 def symbolic(t: str) -> str:
@@ -91,20 +51,36 @@ def symbolic(t: str) -> str:
 
 
 def numeric(t: str, values: dict[str, str]) -> str:
-    return _TOKEN.sub(lambda m: values.get(m.group(1), m.group(1)), t)
+    """The template with each name's value; a negative value right after a minus sign in brackets."""
+
+    def value(m: re.Match[str]) -> str:
+        v = values.get(m.group(1), m.group(1))
+        return f"({v})" if v.startswith("-") and t[: m.start()].rstrip().endswith("-") else v
+
+    return _TOKEN.sub(value, t)
 
 
 def givens(case: Case, dtype: str) -> dict[str, float]:
     """Parameters, inputs, targets and eta as a `dtype` backend holds them."""
     out: dict[str, float] = dict(rounded_parameters(case, dtype))
-    out.update({i: arith.round_to(dtype, v) for i, v in zip(case.layout.inputs, case.inputs[0])})
-    out.update({f"target_{o}": arith.round_to(dtype, v) for o, v in zip(case.layout.outputs, case.targets[0])})
+    lay = case.layout
+    for n, (x, t) in enumerate(zip(case.inputs, case.targets)):
+        out.update({lay.ex(i, n): arith.round_to(dtype, v) for i, v in zip(lay.inputs, x)})
+        out.update({lay.ex(f"target_{o}", n): arith.round_to(dtype, v) for o, v in zip(lay.outputs, t)})
     out["eta"] = arith.round_to(dtype, case.learning_rate)
     return out
 
 
-def explain(case: Case, q: str, names: list[str], dtype: str = "float64") -> str:
-    """The explanation of `q` as text; KeyError for a name the case does not have."""
+def explain(
+    case: Case,
+    q: str,
+    names: list[str],
+    dtype: str = "float64",
+    written: dict[str, Written] | None = None,
+    computed: engine.Computed | None = None,
+) -> str:
+    """The explanation of `q` as text; KeyError for a name the case does not have. `written`:
+    a person's values (a values file): the formula with their numbers too."""
     split = split_trajectory_name(q)
     base = split[0] if split else q
     t = template(case, base)
@@ -122,8 +98,9 @@ def explain(case: Case, q: str, names: list[str], dtype: str = "float64") -> str
     given = givens(case, dtype)
     exact = exact_step(case, dtype)
     sources: list[tuple[str, dict[str, Any]]] = [("exact", exact)]
-    errors: list[str] = []
-    computed = engine.Engine([case], names, [dtype], trajectories=False).result()
+    errors: list[tuple[str, str]] = []
+    if computed is None:
+        computed = engine.Engine([case], names, [dtype], trajectories=False).result()
     for (_, cell), got in computed.values.items():
         label = cell.id.removesuffix(f"-{dtype}").replace(f"-{dtype}-", "-")
         values = {q: v for (q, _), v in got.items()}
@@ -131,7 +108,8 @@ def explain(case: Case, q: str, names: list[str], dtype: str = "float64") -> str
         if broken is None:
             sources.append((label, values))
         else:  # a backend that breaks is a result, not a crash
-            errors.append(f"{label:<10} {broken}")
+            errors.append((label, broken))
+    pad = max(len(label) for label in ["exact", "post", "yours", *(n for n, _ in sources), *(n for n, _ in errors)]) + 1
     note = ""
     if q.endswith("+") and q[:-1] in case.layout.biases and not case.config.update_biases:
         note = f"  (the rule {case.default_config} updates no biases)"
@@ -139,19 +117,59 @@ def explain(case: Case, q: str, names: list[str], dtype: str = "float64") -> str
     printed = {f.quantity: f.value for f in case.published}
     if dtype == "float64" and q in printed:
         post = {f: printed.get(f) or (f"{given[f]:g}" if f in given else "?") for f in factors}
-        lines.append(f"{'post':<10} {q} = {numeric(t, post)} = {printed[q]}")
+        lines.append(f"{'post':<{pad}}{q} = {numeric(t, post)} = {printed[q]}")
+        derived = from_printed(case, next(f for f in case.published if f.quantity == q))
+        if derived is not None:
+            lines.append(f"{'':<{pad}}not the exact value: it follows {derived.describe(case.default_config)}")
+    if written is not None:
+        lines += yours(case, q, written, pad)
     for label, vals in sources:
         shown = {f: _fmt(vals.get(f, given.get(f))) for f in factors}
         result = vals.get(q)
         tail = ""
         if label != "exact" and result is not None:
             tail = f"  ({ulps(float(result), exact[q], dtype):.3g} ULPs from exact)"
-        lines.append(f"{label:<10} {q} = {numeric(t, shown)} = {_fmt(result, 17)}{tail}")
-    lines += errors
+        lines.append(f"{label:<{pad}}{q} = {numeric(t, shown)} = {_fmt(result, 17)}{tail}")
+    lines += [f"{label:<{pad}}{broken}" for label, broken in errors]
     subs = [(f, template(case, f)) for f in factors if f not in given and _has_template(case, f)]
     if subs:
         lines += ["", "where"] + [f"  {f} = {symbolic(s)}" for f, s in subs]
     return "\n".join(lines)
+
+
+def yours(case: Case, q: str, written: dict[str, Written], pad: int = 11) -> list[str]:
+    """The formula with the person's own numbers: each input as they wrote it (or, marked *,
+    computed from what they wrote), what that gives, and how their own value stands (the
+    walk's status), under the sign convention their deltas are written in."""
+    check, walk = choose(case, case.config, written)
+    f = check.table.display(q)
+    shown: dict[str, str] = {}
+    values = []
+    with check.a.context():
+        for d in f.deps:
+            if d in written:
+                shown[d], v = written[d].text, check.env[d]
+            elif d in check.fixed:
+                v = check.fixed[d]
+                shown[d] = _fmt(v)
+            else:
+                way = next(iter(check.own.options(d)), None)
+                v = way.value(check.env) if way is not None else check.exact[d]
+                shown[d] = _fmt(v) + "*"
+            values.append(v)
+        result = _fmt(f.fn(*values))
+    line = f"{'yours':<{pad}}{q} = {numeric(f.text, shown)} = {result}"
+    c = walk.get(q)
+    if c is not None:
+        status = f"carried from {', '.join(c.carried_from)}" if c.carried_from else c.status
+        mistakes = f"; as {', '.join(c.explained_by)} gives" if c.explained_by else ""
+        line += f"  (you wrote {c.given}: {status}{mistakes})"
+    out = [line]
+    if any(v.endswith("*") for v in shown.values()):
+        out.append(f"{'':<{pad}}* not in your file: computed from the values you wrote")
+    if walk.convention and q.startswith("delta_"):
+        out.append(f"{'':<{pad}}your deltas are delta = -dE/dnet: {CONSISTENT}")
+    return out
 
 
 def _has_template(case: Case, q: str) -> bool:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpcheck.judge import FAILING
+from bpcheck.judge import FAILING, from_printed_text
 from bpcheck.reporting.plots import CAPTIONS, PICTURES, TITLES, main_case, pictures
 from bpcheck.reporting.results import bound_used
 
@@ -89,12 +89,25 @@ def blocks(doc: dict[str, Any], with_pictures: bool = True) -> list[Block]:
     if failing:
         out.append(Heading(2, "Failing values"))
         out.append(_failures(failing))
+    derived = [r for r in recs if r["verdict"] == "reproduced-from-printed"]
+    if derived:
+        out.append(Heading(2, "Printed figures that follow from the source's own figures"))
+        out.append(
+            Para(
+                "Not the exact value, but what the source's earlier printed figures give, rounded as printed "
+                "(`reproduced-from-printed`, not a failure): the source rounds as it goes."
+            )
+        )
+        out.append(_from_printed(derived))
     out += _pictures(doc) if with_pictures else []
     out.append(Heading(2, "Environment"))
     out.append(_environment(env))
     out.append(Heading(2, "Every value"))
     out.append(
-        Para("Per cell: ULPs to the exact value (FAIL: outside its bound). `post`: the figure the source prints.")
+        Para(
+            "Per cell: ULPs to the exact value (FAIL: outside its bound). `post`: the figure the source prints "
+            "(from printed: it follows from the source's earlier printed figures)."
+        )
     )
     by_case: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
@@ -165,6 +178,21 @@ def _failures(failing: list[dict[str, Any]]) -> Table:
     return Table(header, rows, {(k, 10) for k in range(len(rows))})
 
 
+def _from_printed(derived: list[dict[str, Any]]) -> Table:
+    """One row per figure (the first record of each: every backend that passes gets the same)."""
+    rows, seen = [], set()
+    for r in derived:
+        if (r["case"], r["quantity"]) in seen:
+            continue
+        seen.add((r["case"], r["quantity"]))
+        d = r.get("from_printed") or {}
+        how = f"{d.get('formula', '')} = {d.get('value', '')}"
+        rows.append(
+            [r["case"], r["quantity"], r["published"] or "", r["exact"][:14], from_printed_text(d, r["config"]), how]
+        )
+    return Table(["case", "quantity", "printed", "exact", "follows from", "formula"], rows)
+
+
 def _environment(env: dict[str, Any]) -> Table:
     keys = ("tool_version", "git_commit", "python", "os", "cpu", "cpu_count", "timestamp")
     rows = [[k, str(env.get(k))] for k in keys]
@@ -188,7 +216,10 @@ def _values(rs: list[dict[str, Any]]) -> Table:
     for i, ((quantity, config), by_cell) in enumerate(rows_by.items()):
         f64 = [r for r in by_cell.values() if r["dtype"] == "float64"]
         first = (f64 or list(by_cell.values()))[0]
-        row = [quantity, config, f"{float(first['exact']):.12g}", first["published"] or ""]
+        printed = first["published"] or ""
+        if any(r["verdict"] == "reproduced-from-printed" for r in by_cell.values()):
+            printed += " (from printed)"
+        row = [quantity, config, f"{float(first['exact']):.12g}", printed]
         for j, c in enumerate(cells):
             rc = by_cell.get(c)
             if rc is None:

@@ -326,8 +326,15 @@ def legacy_run(folder: Path) -> bool:
 
 
 class Progress:
-    """`[#####.....] 3/12 label  1:05 left` on stderr, redrawn in place; silent unless stderr is a
-    terminal and not quiet. The time left is elapsed / done * remaining, once one unit is done."""
+    """Progress on stderr. On a terminal, `[#####.....] 3/12 label  1:05 left`, redrawn in place.
+    Elsewhere (a CI log, a pipe), plain lines `bpcheck: 3/12 label, 1:05 left`, only once the work
+    has taken QUIET_FOR seconds and then at most one every LINE_EVERY seconds, so a quick command
+    prints none. Nothing when quiet. The time left is elapsed / done * remaining, once one unit is done."""
+
+    #: Plain lines start only after this many seconds (a command that quick needs no progress).
+    QUIET_FOR = 2.0
+    #: And come at most this often.
+    LINE_EVERY = 10.0
 
     def __init__(
         self,
@@ -338,9 +345,11 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.stream = stream or sys.stderr
-        self.enabled = not quiet and self.stream.isatty()
+        self.tty = self.stream.isatty()
+        self.enabled = not quiet
         self.total, self.done, self.width = max(total, 1), 0, width
         self.clock, self.started = clock, clock()
+        self.last_line: float | None = None  # when the last plain line was written
 
     def tick(self, label: str = "") -> None:
         self.done = min(self.done + 1, self.total)
@@ -355,6 +364,9 @@ class Progress:
     def show(self, label: str = "") -> None:
         if not self.enabled:
             return
+        if not self.tty:
+            self._line(label)
+            return
         filled = self.width * self.done // self.total
         bar = "#" * filled + "." * (self.width - filled)
         left = self.eta()
@@ -362,8 +374,20 @@ class Progress:
         self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:50]:<50}{when:<14}")
         self.stream.flush()
 
+    def _line(self, label: str) -> None:
+        now = self.clock()
+        if now - self.started < self.QUIET_FOR or (
+            self.last_line is not None and now - self.last_line < self.LINE_EVERY
+        ):
+            return
+        self.last_line = now
+        left = self.eta()
+        when = "" if left is None or self.done == self.total else f", {_clock(left)} left"
+        self.stream.write(f"bpcheck: {self.done}/{self.total}" + (f" {label[:60]}" if label else "") + when + "\n")
+        self.stream.flush()
+
     def close(self) -> None:
-        if self.enabled:
+        if self.enabled and self.tty:
             self.stream.write("\r" + " " * (self.width + 80) + "\r")
             self.stream.flush()
 

@@ -1,10 +1,18 @@
 """Both uses of the walk: a file of values written by hand (`check_written`) and the values a
-backend computed (`check_computed`). Everything exact runs on the reference's exact numbers."""
+backend computed (`check_computed`). Everything exact runs on the reference's exact numbers.
+
+Any network the case format describes: the formula table (formulas.py) is derived from the
+case, so a value is split into wrong, carried and rounding on a 2-2-1 network without biases as
+on the post's. Hand-written values whose deltas have the other sign, delta = -dE/dnet, with
+updates w + eta * delta * x, are checked under that convention (`SIGN_CONVENTION`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import MAX_PREC, Context, Decimal, localcontext
+from functools import partial
 from typing import Any
 
 from bpcheck.matrix import by_rule
@@ -13,22 +21,16 @@ from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.oracle import as_decimal_case, as_dtype_case, rounded_parameters
 from bpcheck.reference.ulps import ulps
 from bpcheck.verify import formulas
-from bpcheck.verify.mistakes import CATALOGUE, Mistake, correct_step, run
+from bpcheck.verify.mistakes import CATALOGUE, CONSISTENT, SIGN_CONVENTION, Mistake, correct_step, run, table_of
 from bpcheck.verify.values import Written
-from bpcheck.verify.walk import Agrees, Walk, digits, local_recompute, walk
+from bpcheck.verify.walk import Match, Walk, digits, walk
 
 Num = Any
 #: How far the exact value itself may be off, relative: the two 60-digit libraries agree to this
 #: (tests/test_reference.py), so digits written beyond the 55th are not judged.
 EXACT_UNCERTAINTY = Decimal("1e-55")
-NO_TABLE = "no per-quantity formulas for this network yet: wrong values are not split into wrong and carried"
-
-
-Recompute = Callable[[str], "tuple[Num, Agrees] | None"]
-
-
-def _no_formula(q: str) -> tuple[Num, Agrees] | None:
-    return None
+#: How many ways of a mistake's formulas are tried on a person's own values (the plainest first).
+MISTAKE_WAYS = 8
 
 
 def _dec(x: Num) -> Decimal:
@@ -57,53 +59,199 @@ def verdict(w: Written, exact: Decimal) -> str:
 
 
 def applicable(case: Case, config: Config) -> tuple[list[Mistake], dict[str, str]]:
-    """The mistakes that can be made on `case` under `config`, and why the others cannot."""
-    why = {m.id: m.not_applicable(case, config) for m in CATALOGUE}
-    return [m for m in CATALOGUE if why[m.id] is None], {k: v for k, v in why.items() if v is not None}
+    """The mistakes that can be made on `case` under `config`, and why the others cannot (the
+    catalogue's conventions are not mistakes and are in neither)."""
+    mistakes = [m for m in CATALOGUE if m.kind == "mistake"]
+    why = {m.id: m.not_applicable(case, config) for m in mistakes}
+    return [m for m in mistakes if why[m.id] is None], {k: v for k, v in why.items() if v is not None}
 
 
-def check_written(case: Case, config: Config, written: dict[str, Written]) -> Walk:
-    """The walk of hand-written values: each compared at the precision it is written in with the
-    exact value from the case's decimals (what a person works from), by `verdict`."""
-    a = arith.exact()
-    dcase = as_decimal_case(case, a)
-    params = dcase.parameters
-    exact = correct_step(dcase, params, config, a)
-    usable, not_applicable = applicable(case, config)
-    mistakes = {m: run(m, dcase, params, config, a) for m in usable}
+def _order(case: Case) -> list[tuple[str, str]]:
+    return [(q.name, q.stage) for q in case.layout.step_quantities]
 
-    def agrees(q: str, target: Num) -> bool:
-        return verdict(written[q], _dec(target)) == "ok"
 
-    def too_coarse(q: str) -> bool:
-        return verdict(written[q], _dec(exact[q])) == "too-coarse"
+@dataclass
+class HandCheck:
+    """Hand-written values checked under one rule and one sign convention: the exact step, the
+    ways to recompute each value from the others, and the walk."""
 
-    notes = _misprinted(case, written)
-    recompute: Recompute = _no_formula
-    if case.is_posts_network:
+    case: Case
+    config: Config
+    written: dict[str, Written]
+    sign: int = 1
+    explain: bool = True
+
+    def __post_init__(self) -> None:
+        a = self.a = arith.exact()
+        dcase = as_decimal_case(self.case, a)
+        params = dcase.parameters
         with a.context():
-            own = {q: a.parse(w.text) for q, w in written.items()}
-            env = {**formulas.leaves(dcase, params, a), **exact}
-        t = formulas.table(dcase, config, a)
+            self.table = formulas.table(dcase, self.config, a, self.sign)
+            self.fixed = formulas.leaves(dcase, params, a)
+            self.exact = correct_step(dcase, params, self.config, a, self.sign)
+            self.env = {**self.fixed, **{q: a.parse(w.text) for q, w in self.written.items()}}
+            self.half = {q: a.parse(str(w.unit / 2)) for q, w in self.written.items()}
+        self.own = formulas.Own(self.table, self.written, self.fixed)
+        usable, self.not_applicable = applicable(self.case, self.config)
+        if not self.explain:
+            usable = []
+        self.mistakes = {m: run(m, dcase, params, self.config, a, self.sign) for m in usable}
+        with a.context():
+            tables = {m: table_of(m, dcase, self.config, a, self.sign) for m in usable}
+        self.mistaken = {m: formulas.Own(t, self.written, self.fixed) for m, t in tables.items()}
+        self._memo: dict[formulas.Way, Num] = {}  # every way's value on the values as written
+        #: values written as exactly the exact value (a relu's 1, an input's 0.05): not rounded, no slack
+        self.unrounded = {q for q, w in self.written.items() if w.value == _dec(self.exact[q])}
 
-        def tolerance(q: str, value: Num, deps: list[str]) -> Agrees:
-            """Half a unit of the written value, plus what half a unit of each given input (each
-            correctly rounded, it is within that of what was used) moves it."""
-            f, slack = t[q], written[q].unit / 2
-            for d in deps:
-                args = [own.get(x, env[x]) for x in f.deps]
-                bumped = [x + a.parse(str(written[d].unit / 2)) if n == d else x for n, x in zip(f.deps, args)]
-                slack += abs(_dec(f.fn(*bumped)) - _dec(value))
-            return lambda q, target: within(written[q].value, _dec(target), slack)
+    def agrees(self, q: str, target: Num) -> bool:
+        return verdict(self.written[q], _dec(target)) == "ok"
 
-        recompute = _in_context(a, local_recompute(t, own, env, tolerance))
+    def too_coarse(self, q: str) -> bool:
+        return verdict(self.written[q], _dec(self.exact[q])) == "too-coarse"
 
-    else:
-        notes.append(NO_TABLE)
-    order = [(q.name, q.stage) for q in case.layout.step_quantities]
-    given = {q: w.value for q, w in written.items()}
-    shown = {q: w.text for q, w in written.items()}
-    return walk(order, given, shown, exact, agrees, mistakes, recompute, not_applicable, notes, too_coarse)
+    def follows(self, q: str, way: formulas.Way) -> Match:
+        """Whether the value written for q follows from way: within half a unit of its last
+        digit of the way's value from the values as written, plus what half a unit of the last
+        digit of each given input moves that value (the person may have kept more digits than
+        they wrote), unless the input is written as exactly its exact value (then it is not
+        rounded: `1.0` for a relu's derivative is 1)."""
+        return Match(way.used, way.text(self.written), lambda: self._follows(q, way))
+
+    def _follows(self, q: str, way: formulas.Way) -> tuple[Num, bool]:
+        with self.a.context():
+            value = way.value(self.env, self._memo)
+            w = self.written[q]
+            ok = within(w.value, _dec(value), w.unit / 2)
+            if not ok and way.used:
+                slack = Decimal(0)
+                for d in [d for d in way.used if d not in self.unrounded]:
+                    moved = [
+                        way.value({**self.env, d: self.env[d] + s}, {}, self._memo, d)
+                        for s in (self.half[d], -self.half[d])
+                    ]
+                    slack += max(abs(_dec(x) - _dec(value)) for x in moved)
+                ok = within(w.value, _dec(value), w.unit / 2 + slack)
+            return value, ok
+
+    def explain_own(self, q: str) -> list[str]:
+        """The mistakes whose formulas give the value written for q from the person's own
+        earlier values (the first few ways of each). A mistake that does not change q's exact
+        value does not change its formulas either: it is not tried."""
+        out = []
+        for m, own in self.mistaken.items():
+            if self.mistakes[m][q] == self.exact[q]:
+                continue
+            if any(self.follows(q, w).agrees for w in own.ways(q)[:MISTAKE_WAYS]):
+                out.append(m.id)
+        return out
+
+    def recompute(self, q: str) -> Iterator[Match]:
+        for way in self.own.ways(q):
+            yield self.follows(q, way)
+
+    def walk(self) -> Walk:
+        shown = {q: w.text for q, w in self.written.items()}
+        given = {q: w.value for q, w in self.written.items()}
+        notes = _misprinted(self.case, self.written)
+        w = walk(
+            _order(self.case),
+            given,
+            shown,
+            self.exact,
+            self.agrees,
+            self.mistakes,
+            self.recompute,
+            self.not_applicable,
+            notes,
+            self.too_coarse,
+            self.explain_own,
+        )
+        return w
+
+
+def check_written(case: Case, config: Config, written: dict[str, Written], explain: bool = True) -> Walk:
+    """The walk of hand-written values: each compared at the precision it is written in with the
+    exact value from the case's decimals (what a person works from), by `verdict`. When the
+    deltas given have the other sign (delta = -dE/dnet) and the updates given go with it
+    (w + eta * delta * x), everything is checked under that convention, and the walk says so."""
+    return choose(case, config, written, explain)[1]
+
+
+def choose(case: Case, config: Config, written: dict[str, Written], explain: bool = True) -> tuple[HandCheck, Walk]:
+    """check_written's walk, and the check it was made with (its sign convention's)."""
+    plain = HandCheck(case, config, written, 1, explain)
+    w = plain.walk()
+    deltas = [q for q, _ in _order(case) if q in written and q.startswith("delta_")]
+    flipped = [
+        q
+        for q in deltas
+        if w.get(q).status not in ("ok", "rounding")  # type: ignore[union-attr]
+        and written[q].value * _dec(plain.exact[q]) < 0
+    ]
+    if not flipped:  # no delta has the other sign: nothing to try
+        return plain, w
+    other = HandCheck(case, config, written, -1, explain)
+    wc = other.walk()
+    if _fitting(wc, deltas) <= _fitting(w, deltas):
+        return plain, w
+    update = _update_sign(case, written, other)
+    if update is not None and update[1] > 0:
+        q, _, delta = update
+        w.notes.append(
+            f"{delta} is written with the other sign, delta = -dE/dnet, but {q} goes with delta = dE/dnet "
+            f"(w - eta * delta * x): with delta = -dE/dnet the update is w + eta * delta * x, so the "
+            "sign is a slip here, not a convention"
+        )
+        return plain, w
+    changed = {q for q in other.exact if other.exact[q] != plain.exact[q]}
+    for c in wc.quantities:
+        c.convention = c.quantity in changed
+    wc.convention = SIGN_CONVENTION.id
+    if update is None:
+        wc.notes.append(
+            f"{CONSISTENT}: no update is given to confirm it; with delta = -dE/dnet the update is w + eta * delta * x"
+        )
+    return other, wc
+
+
+def _fitting(w: Walk, deltas: list[str]) -> int:
+    """How many of the deltas are not wrong in walk w (ok, only rounded, or carried from an
+    earlier wrong value by the walk's formulas)."""
+    return sum(c.status != "wrong" for c in w.quantities if c.quantity in deltas)
+
+
+def _update_sign(case: Case, written: dict[str, Written], c: HandCheck) -> tuple[str, int, str] | None:
+    """(update, sign, delta): sign -1 when the updates written go with the deltas written as
+    w + eta * delta * x (the convention), +1 when as w - eta * delta * x, by a majority of the
+    updates whose weight's delta is written too (the first of them named); None when no such
+    pair is written (or in a batch, where the gradient sums over examples)."""
+    lay = case.layout
+    if lay.batch != 1:
+        return None
+    votes: list[tuple[str, int, str]] = []
+    for q, _ in _order(case):
+        if not (q.endswith("+") and q in written and q[:-1] in lay.weights):
+            continue
+        p = q[:-1]
+        l, j, k = next(
+            (l, j, k)
+            for l, layer in enumerate(lay.w)
+            for j, row in enumerate(layer)
+            for k, w in enumerate(row)
+            if w == p
+        )
+        delta = f"delta_{lay.labels[l + 1][j]}"
+        if delta not in written:
+            continue
+        x = lay.inputs[k] if l == 0 else f"out_{lay.labels[l][k]}"
+        with c.a.context():
+            step = c.env["eta"] * c.env[delta] * (c.env[x] if x in c.env else c.exact[x])
+            p0, mine = c.env[p], c.env[q]
+            votes.append((q, -1 if abs(mine - (p0 + step)) < abs(mine - (p0 - step)) else 1, delta))
+    if not votes:
+        return None
+    sign = -1 if sum(v[1] for v in votes) <= 0 else 1
+    return next(v for v in votes if v[1] == sign)
 
 
 def _misprinted(case: Case, written: dict[str, Written]) -> list[str]:
@@ -114,16 +262,6 @@ def _misprinted(case: Case, written: dict[str, Written]) -> list[str]:
         for f in case.published
         if f.not_correctly_rounded and f.quantity in written and written[f.quantity].value == Decimal(f.value)
     ]
-
-
-def _in_context(a: arith.Arithmetic, inner: Recompute) -> Recompute:
-    """`inner`, run inside the number type's precision context."""
-
-    def recompute(q: str) -> tuple[Num, Agrees] | None:
-        with a.context():
-            return inner(q)
-
-    return recompute
 
 
 def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dict[str, float]) -> Walk:
@@ -141,18 +279,23 @@ def check_computed(case: Case, dtype: str, values: dict[str, float], bounds: dic
     def agrees(q: str, target: Num) -> bool:
         return ulps(values[q], _dec(target), dtype) <= bounds[q]
 
-    notes: list[str] = []
-    recompute: Recompute = _no_formula
-    if case.is_posts_network:
+    with a.context():
         plain, rule = formulas.table(dcase, PLAIN, a), formulas.table(dcase, case.config, a)
         t = {q: (rule if q.endswith("+") else plain)[q] for q in plain}
-        with a.context():
-            own = {q: a.num(v) for q, v in values.items()}
-            env = {**formulas.leaves(dcase, params, a), **exact}
-        recompute = _in_context(a, local_recompute(t, own, env, lambda q, v, deps: agrees))
+        fixed = formulas.leaves(dcase, params, a)
+        env = {**fixed, **{q: a.num(v) for q, v in values.items()}}
+    own = formulas.Own(t, values, fixed)
 
-    else:
-        notes.append(NO_TABLE)
-    order = [(q.name, q.stage) for q in case.layout.step_quantities]
+    memo: dict[formulas.Way, Any] = {}
+
+    def compute(q: str, way: formulas.Way) -> tuple[Num, bool]:
+        with a.context():
+            value = way.value(env, memo)
+        return value, agrees(q, value)
+
+    def recompute(q: str) -> Iterator[Match]:
+        for way in own.ways(q):
+            yield Match(way.used, way.text(values), partial(compute, q, way))
+
     shown = {q: repr(v) for q, v in values.items()}
-    return walk(order, dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, notes)
+    return walk(_order(case), dict(values), shown, exact, agrees, mistakes, recompute, not_applicable, [])

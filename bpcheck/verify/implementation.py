@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bpcheck import backends, engine
+from bpcheck.backends import faults
 from bpcheck.backends.protocol import METHODS
 from bpcheck.judge import Record
 from bpcheck.reference.case import Case
@@ -39,10 +40,25 @@ def load_backend(spec: str) -> Any:
         raise LoadError(f"--backend expects package.module:Object, got {spec!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m` would: the current folder's packages
-    try:
+    try:  # whatever the module's own code raises, SystemExit included, is its failure (backends/faults.py)
         module = importlib.import_module(module_name)
-    except Exception as err:  # an import error, or the module's own code raising
-        raise LoadError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
+    except BaseException as err:
+        raise LoadError(f"cannot import {module_name}: {_reason(err)}") from None
+    try:
+        return _backend_of(module, spec, module_name, attr)
+    except LoadError:
+        raise
+    except BaseException as err:
+        raise LoadError(f"{spec} cannot be loaded: {_reason(err)}") from None
+
+
+def _reason(err: BaseException) -> str:
+    if faults.genuine(err):
+        raise err
+    return faults.describe(err)
+
+
+def _backend_of(module: Any, spec: str, module_name: str, attr: str) -> Any:
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -51,8 +67,8 @@ def load_backend(spec: str) -> Any:
     if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "forward")):
         try:
             obj = obj()
-        except Exception as err:
-            raise LoadError(f"{spec}() raised {type(err).__name__}: {err}") from None
+        except BaseException as err:
+            raise LoadError(f"{spec}() raised {_reason(err)}") from None
     for method in METHODS:
         if not callable(getattr(obj, method, None)):
             raise LoadError(
@@ -98,7 +114,7 @@ def _cell(case: Case, dtype: str, device: str, records: list[Record]) -> CellRes
     res = CellResult(case.name, dtype, device)
     step = [r for r in records if split_trajectory_name(r.quantity) is None]
     res.trajectory_failures = [r.quantity for r in records if r not in step and r.failed]
-    errors = {r.quantity: r.error for r in step if r.error}
+    errors = {r.quantity: r.error for r in step if r.error and r.failed}  # not an inf that is ill-conditioned
     if errors and len(errors) == len(step):
         message = next(iter(errors.values())) or ""
         if message.startswith("NotImplementedError"):
