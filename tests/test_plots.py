@@ -455,3 +455,15 @@ def test_a_failing_value_is_marked_in_the_heatmap_and_the_distance_plot():
 def test_the_committed_baselines_report_md_has_no_picture_section():
     md = render.markdown(baseline(), None)  # reports/baseline/ keeps no picture files
     assert "## Pictures" not in md and ".png" not in md and "## Every value" in md
+
+
+def test_an_overflowed_curve_step_is_a_gap():
+    """A curve's null steps (an overflow, written as null in results.json) are gaps, not an error."""
+    doc = fresh(results.load(small_report()))
+    c = doc["curves"][1]
+    c["values"][5] = c["ulps"][5] = None
+    with plots.no_tex():
+        fig = plots.figure("training", doc, "mazur-2015")
+        assert plots._png(fig, palette=True).startswith(b"\x89PNG")
+    drawn = [ln.get_ydata() for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == f"backend:{c['backend']}"]
+    assert drawn and all(math.isnan(d[5]) and not math.isnan(d[4]) for d in drawn)

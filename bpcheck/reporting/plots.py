@@ -677,15 +677,24 @@ def _closing(doc: dict[str, Any], case: str, config: str) -> list[tuple[int, flo
 
 
 def signed_ulps(c: dict[str, Any]) -> list[float]:
-    """A curve's distance from exact in ULPs of its dtype, negative where below exact."""
+    """A curve's distance from exact in ULPs of its dtype, negative where below exact; NaN (a
+    gap) at a step whose value or distance is null (an overflow)."""
     out = []
     for v, e, u in zip(c["values"], c["exact"], c["ulps"]):
+        if v is None or u is None:
+            out.append(math.nan)
+            continue
         try:
             below = Decimal(repr(float(v))) < Decimal(e)
         except (InvalidOperation, ValueError):
             below = False
         out.append(-float(u) if below else float(u))
     return out
+
+
+def _gaps(values: list[Any]) -> list[float]:
+    """Curve values as floats, a null one (an overflow) as NaN: a gap in the line."""
+    return [math.nan if v is None else float(v) for v in values]
 
 
 def _who(c: dict[str, Any]) -> str:
@@ -707,7 +716,7 @@ def training_figure(doc: dict[str, Any], case: str) -> Figure:
     for k, c in enumerate(curves):
         color, marker = look[c["backend"]]
         ls = "-" if c["dtype"] == "float64" else ":"
-        top.plot(c["steps"], c["values"], ls, color=color, marker=marker, markevery=(k % every, every), ms=4,
+        top.plot(c["steps"], _gaps(c["values"]), ls, color=color, marker=marker, markevery=(k % every, every), ms=4,
                  lw=1.1, alpha=0.85, gid=f"backend:{c['backend']}")  # fmt: skip
     top.plot(curves[0]["steps"], [float(x) for x in curves[0]["exact"]], "--", color="black", lw=0.8)
     for step, value, text in [x for x in _closing(doc, case, config) if x[0] <= last]:
@@ -728,12 +737,12 @@ def training_figure(doc: dict[str, Any], case: str) -> Figure:
         for j, c in enumerate(mine):
             color, marker = look[c["backend"]]
             d = signed_ulps(c)
-            same = sum(a == b for a, b in zip(d, first))
+            same = sum(a == b for a, b in zip(d, first))  # NaN (a gap) is never the same
             label = plain(_who(c) + ("" if j == 0 else f" (= {_who(mine[0])} at {same}/{len(d)})"))
             ax.plot(c["steps"], d, color=color, lw=0.6, alpha=0.5, gid=f"backend:{c['backend']}")
             ax.plot(c["steps"], d, ls="none", color=color, marker=marker, ms=3.5, mfc="none", mew=0.9,
                     markevery=(j % 2, 2), label=label, gid=f"backend:{c['backend']}")  # fmt: skip
-            peak = max(peak, max(map(abs, d), default=0.0))
+            peak = max(peak, max((abs(x) for x in d if math.isfinite(x)), default=0.0))
         for step, allowed in bounds.get(dt, []):
             if step <= last * 1.01:
                 label = f"bound of E_total@{step - 1}: +-{allowed:g} ULPs"
