@@ -81,7 +81,7 @@ UNKNOWN_STYLE = ("#7f7f7f", ".")
 #: At most this many value rows in the heatmap and the distance plot of the main case, and of
 #: any other (quantities of a batch's examples share a row first, then neighbouring quantities
 #: of a stage): the main case's values one by one, the others' in a smaller picture.
-MAX_ROWS, OTHER_ROWS = 72, 40
+MAX_ROWS, OTHER_ROWS = 72, 48
 #: The heatmap's classes of ULPs/bound: [0, 0.001), [0.001, 0.01), .. (0.5, 1], (1, 2], (2, 10], > 10.
 RATIO_BOUNDS = (0.0, 1e-3, 1e-2, 0.1, 0.25, 0.5, float(np.nextafter(1.0, 2.0)), 2.0, 10.0)
 RATIO_COLORS = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f")
@@ -276,9 +276,9 @@ class Row:
 
 def value_rows(doc: dict[str, Any], case: str) -> list[Row]:
     """The rows, grouped by stage in STAGES' order: a row per quantity and rule; where that is
-    more than MAX_ROWS (OTHER_ROWS for a case other than the main one), a row per quantity of
-    all examples (`net_h1[1-4]`); where still more, neighbouring quantities of a stage share
-    rows (`first ... last (n)`)."""
+    more than MAX_ROWS, a row per quantity of all examples (`net_h1[1-4]`); where that is more
+    than MAX_ROWS for the main case, OTHER_ROWS for another, neighbouring quantities of a stage
+    share rows (`first ... last (n)`)."""
     limit = MAX_ROWS if case == main_case(doc) else OTHER_ROWS
     info = doc.get("cases", {}).get(case, {})
     default = info.get("default_config")
@@ -290,7 +290,7 @@ def value_rows(doc: dict[str, Any], case: str) -> list[Row]:
 
     rows = [Row(named(q, c), stage(q, info), [(q, c)]) for q, c in keys]
     rows.sort(key=lambda r: order.get(r.stage, len(order)))  # stable: the layout's order within a stage
-    if len(rows) <= limit:
+    if len(rows) <= MAX_ROWS:
         return rows
     families: dict[tuple[str, str, str], Row] = {}
     numbers: dict[tuple[str, str, str], list[int]] = {}
@@ -482,15 +482,19 @@ _LEVEL = (0.5, 0.38, 0.62, 0.3, 0.7, 0.44, 0.56, 0.24, 0.76)
 _SLANT = (0.3, 0.7, 0.24, 0.76, 0.36, 0.64, 0.5, 0.42, 0.58, 0.18, 0.82)
 
 
-def _network_geometry(info: dict[str, Any]) -> tuple[dict[str, tuple[float, float]], list[tuple[float, float]], float]:
-    """Node positions, one bias node per layer, and the bias row's y."""
+def _network_geometry(
+    info: dict[str, Any],
+) -> tuple[dict[str, tuple[float, float]], dict[int, tuple[float, float]], float]:
+    """Node positions, a bias node for each layer that has biases (by layer), and the lowest
+    row's y: the bias nodes', or the neurons' in a network without biases."""
     pos: dict[str, tuple[float, float]] = {}
     for l, layer in enumerate(info["labels"]):
         for j, name in enumerate(layer):
             pos[name] = (l * _DX, ((len(layer) - 1) / 2 - j) * _DY)
-    bottom = min(y for _, y in pos.values()) - 1.9
-    bias_nodes = [(l * _DX + 1.3, bottom) for l in range(len(info["labels"]) - 1)]
-    return pos, bias_nodes, bottom
+    lowest = min(y for _, y in pos.values())
+    has = [l for l, names in enumerate(info["biases"]) if names]
+    bottom = lowest - 1.9 if has else lowest
+    return pos, {l: (l * _DX + 1.3, bottom) for l in has}, bottom
 
 
 def network_figure(doc: dict[str, Any], case: str) -> Figure:
@@ -555,6 +559,8 @@ def _network(doc: dict[str, Any], case: str, listed: set[str]) -> Figure | None:
                 ax.plot([a[0], b[0]], [a[1], b[1]], color="#888888", lw=1, zorder=1)
                 edge_texts.append((w, a, b, placer.edge(ax, a, b)))
     for l, names in enumerate(biases):
+        if not names:
+            continue
         bx, by = bias_nodes[l]
         ax.add_patch(Circle((bx, by), _R * 0.8, facecolor="#fff2cc", edgecolor="#333333", lw=1.2, zorder=2))
         ax.text(bx, by, "1", ha="center", va="center", fontsize=9, zorder=4)
@@ -573,7 +579,7 @@ def _network(doc: dict[str, Any], case: str, listed: set[str]) -> Figure | None:
             size = 11 if len(name) <= 3 else 9 if len(name) <= 5 else 7
             placer.block(ax.text(x, y, plain(name), ha="center", va="center", fontsize=size, zorder=4))
             placer.taken.append(_circle_box(ax, x, y, _R))
-    for bx, by in bias_nodes:
+    for bx, by in bias_nodes.values():
         placer.taken.append(_circle_box(ax, bx, by, _R * 0.8))
     for k, i in enumerate(labels[0]):
         if inputs:
@@ -843,7 +849,7 @@ def heatmap_figure(doc: dict[str, Any], case: str) -> Figure:
     top_in = 0.45 + 0.2 + (0.36 if stagger else 0.2) + 0.25
     bottom_in = 1.0
     grid_w, grid_h = max(len(cols), 1) * col_w, max(len(rows), 1) * row_h
-    bar_w = min(grid_w, 3.2)  # the colour bar's width; the legend of the blanks beside it
+    bar_w = 3.2  # the colour bar's width; the legend of the blanks beside it
     width = max(left + grid_w + right, left + bar_w + 0.3 + _text_width([_NOT_COMPUTED], 7) + 0.5)
     height = top_in + grid_h + bottom_in
     fig = Figure(figsize=(width, height))
