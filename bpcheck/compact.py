@@ -183,7 +183,20 @@ def _names_at(names: Iterator[str], positions: list[int]) -> Iterator[str]:
 def certain_passes(values: np.ndarray, hi: np.ndarray, radius: np.ndarray, kink: np.ndarray) -> np.ndarray:
     """Where tolerance.verdict is certainly "pass" from float64 arithmetic: `hi` is the exact
     value rounded to nearest, so |exact - hi| <= u |hi| + tiny; each bound below is rounded
-    against the pass (a relative 4u), and anything not finite is left to the exact judge."""
+    against the pass (a relative 4u), and anything not finite is left to the exact judge. In
+    blocks of CHUNK values: the temporaries of millions would outweigh the arrays."""
+    ok = np.empty(len(values), dtype=bool)
+    for first in range(0, len(values), CHUNK):
+        part = slice(first, first + CHUNK)
+        ok[part] = _certain(values[part], hi[part], radius[part], kink[part])
+    return ok
+
+
+#: Values judged at once by certain_passes.
+CHUNK = 1 << 20
+
+
+def _certain(values: np.ndarray, hi: np.ndarray, radius: np.ndarray, kink: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         off_hi = np.abs(values - hi) * (1 + 4 * _U) + np.abs(hi) * (_U * (1 + 4 * _U)) + 2 * _TINY
         low = np.abs(hi) * (1 - 4 * _U) - 2 * _TINY  # |exact| is at least this

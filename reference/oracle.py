@@ -179,9 +179,9 @@ class ExactValues(Sequence[Any]):
         `floats`, as a bool array: held exactly, a value is a float64 if its rest x1 is 0."""
         import numpy as np
 
-        positions = np.asarray(positions, dtype=np.intp)
-        parts = self._all()[positions]
-        out = (parts[:, 1] == 0) & (parts[:, 0] == floats)
+        positions, parts = np.asarray(positions, dtype=np.intp), self._all()
+        out = parts[:, 1][positions] == 0
+        out &= parts[:, 0][positions] == floats
         if self._kept:
             for i in np.flatnonzero(np.isin(positions, list(self._kept))).tolist():
                 out[i] = bool(self._kept[int(positions[i])] == floats[i])
