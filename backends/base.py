@@ -98,6 +98,17 @@ class StepBackend:
         return {k: float(v) for k, v in mlp_params(lay, new).items()}
 
 
+def parameter_lists(case: Case, params: dict[str, float]) -> tuple[list[list[list[float]]], list[list[float]]]:
+    """The weights w[l][j][k] and biases b[l] of `params` as lists of floats (b[l] empty for a
+    layer without biases): a wide case's read from its array by position, any other by name."""
+    lay = case.layout
+    if isinstance(params, Positional) and params.intact and params.start is None and params.layout == lay:
+        spans = [lay.weight_span(l) for l in range(len(lay.w))]
+        w = [params.array[a:z].reshape(lay.sizes[l + 1], lay.sizes[l]).tolist() for l, (a, z) in enumerate(spans)]
+        return w, [params.array[slice(*lay.bias_span(l))].tolist() for l in range(len(lay.b))]
+    return [[[params[n] for n in row] for row in layer] for layer in lay.w], [[params[n] for n in b] for b in lay.b]
+
+
 def named_parameters(case: Case, w: list[Any], b: list[Any], tolist: Callable[[Any], Any]) -> dict[str, float]:
     """Trained per-layer weight matrices and bias vectors, by the case's parameter names
     (`tolist` turns one framework array into nested Python lists)."""
