@@ -141,13 +141,12 @@ def _layer_scales(case: Case, final: dict[str, Any]) -> dict[str, float]:
 
 
 # --- wide cases -------------------------------------------------------------------------------
-#: A case with more quantities of one step than WIDE (reference/quantities.py) is judged in the
-#: compact path (bpcheck/compact.py): its values in arrays by position, the passes counted per stage.
-
 _KEPT: dict[tuple[int, str, str], tuple[Any, Any]] = {}
 
 
 def wide(case: Case) -> bool:
+    """More quantities of one step than WIDE (reference/quantities.py): judged in the compact path
+    (bpcheck/compact.py), its values in arrays by position, the passes counted per stage."""
     return case.layout.quantity_count > WIDE
 
 
@@ -162,10 +161,12 @@ def _kept(case: Case, what: str, dtype: str, compute: Any) -> Any:
     return value
 
 
-def _same_rule(case: Case) -> bool:
-    """Whether the case's rule updates as the plain gradient does (one trace serves both)."""
-    c = case.config
-    return (c.update_order, c.update_biases) == (PLAIN.update_order, PLAIN.update_biases)
+def _one_trace(case: Case) -> bool:
+    """Whether one trace under the case's rule gives every quantity by_rule asks for: a rule that
+    updates simultaneously computes the plain gradient's forward, chain pieces and gradients
+    with the very same operations (whether it updates the biases changes only its updates), so
+    only output-first needs a second trace."""
+    return case.config.update_order == PLAIN.update_order
 
 
 def step_exact(case: Case, dtype: str) -> ExactValues:
@@ -174,8 +175,8 @@ def step_exact(case: Case, dtype: str) -> ExactValues:
     exactly in 32 bytes each (oracle.ExactValues)."""
 
     def compute() -> ExactValues:
-        if _same_rule(case):
-            return exact_step_values(case, dtype, PLAIN, into=ExactValues())  # type: ignore[no-any-return]
+        if _one_trace(case):
+            return exact_step_values(case, dtype, case.config, into=ExactValues())  # type: ignore[no-any-return]
         values = exact_step_values(case, dtype, PLAIN, "gradients", into=ExactValues())  # the updates come last
         return exact_step_values(case, dtype, case.config, "updates", into=values)  # type: ignore[no-any-return]
 
@@ -192,8 +193,8 @@ def step_bounds(case: Case, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     flag of every single-step target."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        if _same_rule(case):
-            return step_ball_arrays(case, dtype, PLAIN)
+        if _one_trace(case):
+            return step_ball_arrays(case, dtype, case.config)
         radius, kink = step_ball_arrays(case, dtype, PLAIN, "gradients")  # the updates come last
         r_rule, k_rule = step_ball_arrays(case, dtype, case.config, "updates")
         return np.concatenate([radius, r_rule]), np.concatenate([kink, k_rule])
