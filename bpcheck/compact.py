@@ -3,9 +3,11 @@ the same values, exact values, bounds and verdicts as the engine's, held by posi
 by name, so that a network of millions of parameters fits in memory (docs/limits.md).
 
 - A backend's values of a cell are a float64 array in the order of `matrix.targets` (CellValues),
-  not a dict of names; what is not a float (an error message) is kept apart, by position.
-- The exact values are a list in that order (matrix.step_exact), the bounds two arrays
-  (matrix.step_bounds).
+  not a dict of names; what is not a float (an error message) is kept apart, by position. The
+  bundled backends hand them back by position (quantities.Positional), read as one array.
+- The exact values are held exactly as float64 expansions in that order (matrix.step_exact,
+  oracle.ExactValues), the bounds as two arrays (matrix.step_bounds); the case's parameters are
+  one array (Positional) and the oracle and error model make the wide layers a row at a time.
 - Judging: every value whose pass is certain from float64 arithmetic alone is counted, not
   recorded: |value - float(exact)| rounded up, plus half an ULP of float(exact) (how far the
   exact value can be from its rounding), at most the radius, and the radius below |exact|'s lower
