@@ -30,7 +30,7 @@ from autograd.extend import defvjp, primitive
 from autograd.scipy.special import logsumexp
 
 from bpcheck.backends import functional
-from bpcheck.backends.base import StepBackend, as_trace, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters, parameter_lists
 from bpcheck.backends.protocol import Training, check_dtype
 from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
@@ -98,8 +98,9 @@ class AutogradBackend(StepBackend):
 
     def _arrays(self, case: Case, params: dict[str, float], dtype: str) -> tuple[Any, ...]:
         lay = case.layout
-        w = [np.array([[params[n] for n in row] for row in layer], dtype) for layer in lay.w]
-        b = [np.array([params[n] for n in names] if names else [0.0], dtype) for names in lay.b]
+        weights, biases = parameter_lists(case, params)
+        w = [np.array(rows, dtype) for rows in weights]
+        b = [np.array(values or [0.0], dtype) for values in biases]
         x, t = np.array(case.inputs, dtype), np.array(case.targets, dtype)
         return x, t, w, b, np.dtype(dtype).type(case.learning_rate), tuple(bool(names) for names in lay.b)
 

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from bpcheck import backends
 from bpcheck.reference.case import PLAIN, Case, Config
 from bpcheck.reference.mlp import Layer, Net, Trace
-from bpcheck.reference.oracle import as_dtype_case
+from bpcheck.reference.oracle import as_dtype_case, parameters_key
+from bpcheck.reference.quantities import Positional
 from bpcheck.reference.trace import mlp_params, trace_values
 
 FORWARD_STAGES = frozenset({"forward", "error"})
@@ -43,7 +47,7 @@ class StepBackend:
             case.inputs,
             case.targets,
             case.learning_rate,
-            tuple(params.items()),
+            parameters_key(params) if isinstance(params, Positional) else tuple(params.items()),
             config.update_order,
             config.update_biases,
             dtype,
@@ -51,10 +55,14 @@ class StepBackend:
         )
         cache = self.__dict__.setdefault("_traces", {})
         if key not in cache:
-            if len(cache) > 16:
+            if len(cache) > 16 or case.layout.wide:  # a wide case's trace is large: only the last is kept
                 cache.clear()
             cache[key] = self._trace(case, params, config, dtype, device)
         return cache[key]
+
+    def forget_traces(self) -> None:
+        """Lets the traced steps kept for forward, gradients and step go (a wide case's are large)."""
+        self.__dict__.pop("_traces", None)
 
     def _named(
         self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str, stages: frozenset[str]
@@ -62,6 +70,11 @@ class StepBackend:
         x = [list(row) for row in as_dtype_case(case, dtype).inputs]  # dnet/dw: the inputs as held
         lay, out = case.layout, {}
         values = trace_values(lay, x, self._cached_trace(case, params, config, dtype, device))
+        if lay.wide:  # by position: a dict of millions of names would outweigh the values
+            part = "forward" if stages == FORWARD_STAGES else "gradients"
+            start, end = lay.span(part)
+            held = np.fromiter(itertools.islice(values, start, end), np.float64, end - start)
+            return Positional(lay, held, start)  # type: ignore[return-value]
         for (name, stage, _), v in zip(lay.step_items(), values):
             if stage in stages:
                 out[name] = float(v)
@@ -77,7 +90,23 @@ class StepBackend:
 
     def step(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> dict[str, float]:
         new = self._cached_trace(case, params, config, dtype, device).new
-        return {k: float(v) for k, v in mlp_params(case.layout, new).items()}
+        lay = case.layout
+        if lay.wide:  # by position, in the order of the parameters
+            weights = [np.asarray(w, dtype=np.float64).ravel() for w in new.w]
+            biases = [np.asarray(b, dtype=np.float64).ravel()[: len(names)] for b, names in zip(new.b, lay.b)]
+            return Positional(lay, np.concatenate(weights + biases), None)  # type: ignore[return-value]
+        return {k: float(v) for k, v in mlp_params(lay, new).items()}
+
+
+def parameter_lists(case: Case, params: dict[str, float]) -> tuple[list[list[list[float]]], list[list[float]]]:
+    """The weights w[l][j][k] and biases b[l] of `params` as lists of floats (b[l] empty for a
+    layer without biases): a wide case's read from its array by position, any other by name."""
+    lay = case.layout
+    if isinstance(params, Positional) and params.intact and params.start is None and params.layout == lay:
+        spans = [lay.weight_span(l) for l in range(len(lay.w))]
+        w = [params.array[a:z].reshape(lay.sizes[l + 1], lay.sizes[l]).tolist() for l, (a, z) in enumerate(spans)]
+        return w, [params.array[slice(*lay.bias_span(l))].tolist() for l in range(len(lay.b))]
+    return [[[params[n] for n in row] for row in layer] for layer in lay.w], [[params[n] for n in b] for b in lay.b]
 
 
 def named_parameters(case: Case, w: list[Any], b: list[Any], tolist: Callable[[Any], Any]) -> dict[str, float]:
@@ -109,7 +138,7 @@ def as_trace(s: dict[str, Any], case: Case, tolist: Callable[[Any], Any]) -> Tra
         ],
         lists(s["e_o"]),
         float(s["e_total"]),
-        [lists(v) or [] for v in s["w_seen"]],
+        [[] if v is None else lists(v) for v in s["w_seen"]],
         [lists(g) for g in s["grad_w"]],
         [lists(g) if lay.b[l] else [] for l, g in enumerate(s["grad_b"])],
         Net([lists(v) for v in s["new_w"]], [lists(v) if lay.b[l] else [] for l, v in enumerate(s["new_b"])]),

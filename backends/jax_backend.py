@@ -26,7 +26,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 from bpcheck.backends import functional
-from bpcheck.backends.base import StepBackend, as_trace, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters, parameter_lists
 from bpcheck.backends.protocol import DtypeError, Training, check_dtype
 from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
@@ -133,8 +133,9 @@ class JaxBackend(StepBackend):
         dev = jax.devices(device)[0]
         put = lambda v: jax.device_put(jnp.asarray(v, dtype), dev)
         lay = case.layout
-        w = [put([[params[n] for n in row] for row in layer]) for layer in lay.w]
-        b = [put([params[n] for n in names] if names else [0.0]) for names in lay.b]
+        weights, biases = parameter_lists(case, params)
+        w = [put(rows) for rows in weights]
+        b = [put(values or [0.0]) for values in biases]
         mask = tuple(bool(names) for names in lay.b)
         return (
             put([list(r) for r in case.inputs]),

@@ -20,13 +20,19 @@ from bpcheck.backends.base import StepBackend, as_trace, named_parameters
 from bpcheck.backends.protocol import Training, check_dtype
 from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
+from bpcheck.reference.quantities import Positional
 
 
 def _arrays(case: Case, params: dict[str, float], dtype: str) -> tuple[Any, Any, list[Any], list[Any], Any]:
     lay = case.layout
     x, t = np.array(case.inputs, dtype), np.array(case.targets, dtype)
-    w = [np.array([[params[n] for n in row] for row in layer], dtype) for layer in lay.w]
-    b = [np.array([params[n] for n in names], dtype) for names in lay.b]
+    if isinstance(params, Positional) and params.intact and params.start is None and params.layout == lay:
+        spans = [lay.weight_span(l) for l in range(len(lay.w))]  # a wide case's: its array, by position
+        w = [params.array[a:z].astype(dtype).reshape(lay.sizes[l + 1], lay.sizes[l]) for l, (a, z) in enumerate(spans)]
+        b = [params.array[slice(*lay.bias_span(l))].astype(dtype) for l in range(len(lay.b))]
+    else:
+        w = [np.array([[params[n] for n in row] for row in layer], dtype) for layer in lay.w]
+        b = [np.array([params[n] for n in names], dtype) for names in lay.b]
     return x, t, w, b, np.dtype(dtype).type(case.learning_rate)
 
 
@@ -131,6 +137,8 @@ class NumpyBackend(StepBackend):
         x, t, w, b, eta = _arrays(case, params, dtype)
         s = equations(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases)
         check_dtype(self.name, str(s["e_total"].dtype), dtype)
+        if case.layout.wide:  # read by position (base.py), as float64 as tolist() gives: no list of millions of floats
+            return as_trace(s, case, lambda v: np.asarray(v, dtype=np.float64))
         return as_trace(s, case, lambda v: v.tolist())
 
     def train(

@@ -7,6 +7,9 @@ dE_total/dw5), the same pattern for any network, its neurons named by layer (h2_
 of hidden layer 2), weights numbered layer by layer (w1..), biases b<l> (shared by a layer) or
 b_<neuron> (per neuron), and per-example values of a batch numbered out_o1[2]. Parameters go
 in as float64 values; the backend rounds them to its dtype itself, exactly as `float32(x)` would.
+A wide case's parameters (more than 10,000 quantities of one step) come as a Positional: a
+mapping read by name like the dict it stands for, held as one float64 array (docs/limits.md);
+the bundled backends hand that case's values back the same way.
 """
 
 from __future__ import annotations

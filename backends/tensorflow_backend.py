@@ -44,7 +44,7 @@ def _native_stderr_silenced() -> Iterator[None]:
 with _native_stderr_silenced():
     import tensorflow as tf
 
-from bpcheck.backends.base import StepBackend, as_trace, named_parameters  # noqa: E402
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters, parameter_lists  # noqa: E402
 from bpcheck.backends.protocol import Training, check_dtype  # noqa: E402
 from bpcheck.reference import activations, mlp  # noqa: E402
 from bpcheck.reference.case import Case, Config  # noqa: E402
@@ -158,10 +158,10 @@ class TensorflowBackend(StepBackend):
         return f"no GPU here (tf.config.list_physical_devices('GPU') is empty{why})"
 
     def _tensors(self, case: Case, params: dict[str, float], dtype: str) -> tuple[Any, ...]:
-        lay = case.layout
         make = lambda v: tf.constant(v, _DTYPES[dtype])
-        w = [make([[params[n] for n in row] for row in layer]) for layer in lay.w]
-        b = [make([params[n] for n in names] if names else [0.0]) for names in lay.b]
+        weights, biases = parameter_lists(case, params)
+        w = [make(rows) for rows in weights]
+        b = [make(values or [0.0]) for values in biases]
         return (
             make([list(r) for r in case.inputs]),
             make([list(r) for r in case.targets]),

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from bpcheck.backends.base import StepBackend, as_trace, named_parameters
+from bpcheck.backends.base import StepBackend, as_trace, named_parameters, parameter_lists
 from bpcheck.backends.protocol import Training, check_dtype
 from bpcheck.reference import activations, mlp
 from bpcheck.reference.case import Case, Config
@@ -109,10 +109,10 @@ class TorchBackend(StepBackend):
         return f"no CUDA device here: torch.cuda.is_available() is False (torch {torch.__version__})"
 
     def _tensors(self, case: Case, params: dict[str, float], dtype: str, device: str) -> tuple[Any, ...]:
-        lay = case.layout
         make = lambda v: torch.tensor(v, dtype=_DTYPES[dtype], device=device)
-        w = [make([[params[n] for n in row] for row in layer]).requires_grad_() for layer in lay.w]
-        b = [make([params[n] for n in names] if names else [0.0]).requires_grad_(bool(names)) for names in lay.b]
+        weights, biases = parameter_lists(case, params)
+        w = [make(rows).requires_grad_() for rows in weights]
+        b = [make(values or [0.0]).requires_grad_(bool(values)) for values in biases]
         return (
             make([list(r) for r in case.inputs]),
             make([list(r) for r in case.targets]),

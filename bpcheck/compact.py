@@ -3,9 +3,11 @@ the same values, exact values, bounds and verdicts as the engine's, held by posi
 by name, so that a network of millions of parameters fits in memory (docs/limits.md).
 
 - A backend's values of a cell are a float64 array in the order of `matrix.targets` (CellValues),
-  not a dict of names; what is not a float (an error message) is kept apart, by position.
-- The exact values are a list in that order (matrix.step_exact), the bounds two arrays
-  (matrix.step_bounds).
+  not a dict of names; what is not a float (an error message) is kept apart, by position. The
+  bundled backends hand them back by position (quantities.Positional), read as one array.
+- The exact values are held exactly as float64 expansions in that order (matrix.step_exact,
+  oracle.ExactValues), the bounds as two arrays (matrix.step_bounds); the case's parameters are
+  one array (Positional) and the oracle and error model make the wide layers a row at a time.
 - Judging: every value whose pass is certain from float64 arithmetic alone is counted, not
   recorded: |value - float(exact)| rounded up, plus half an ULP of float(exact) (how far the
   exact value can be from its rounding), at most the radius, and the radius below |exact|'s lower
@@ -17,6 +19,8 @@ by name, so that a network of millions of parameters fits in memory (docs/limits
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +32,7 @@ from bpcheck.cost import in_part
 from bpcheck.judge import Cell, Passes, Record, Target, judge
 from bpcheck.reference.case import Case
 from bpcheck.reference.oracle import rounded_parameters
-from bpcheck.reference.quantities import STAGES, split_trajectory_name
+from bpcheck.reference.quantities import Positional, split_trajectory_name
 from bpcheck.reference.tolerance import Allowance
 
 _U = 2.0**-53  # float64's unit roundoff
@@ -66,16 +70,22 @@ def compute(case: Case, b: Backend, cell: Cell, trajectories: bool, part: str, m
     if in_part(cell.backend, None, part):
         out.present[:q] = True
         try:
-            _fill(out, lay, b.forward(case, params, cell.dtype, cell.device), ("forward", "error"))
-            grads = b.gradients(case, params, cell.dtype, cell.device)
-            _fill(out, lay, grads, ("output-chain", "hidden-chain", "gradient"))
-            del grads
+            _fill(out, lay, b.forward(case, params, cell.dtype, cell.device), "forward")
+            _fill(out, lay, b.gradients(case, params, cell.dtype, cell.device), "gradients")
             updates = b.step(case, params, case.config, cell.dtype, cell.device)
             first = q - lay.parameter_count  # the updates come last, in the order of lay.parameters
-            for k, p in enumerate(lay.parameters, first):
-                _put(out, k, updates.get(p, "missing from the backend's results"))
+            if _by_position(updates, lay, None, lay.parameter_count):
+                out.values[first:] = updates.array
+            else:
+                for k, p in enumerate(lay.parameter_names(), first):
+                    _put(out, k, updates.get(p, "missing from the backend's results"))
+            del updates
         except BaseException as err:  # a backend that breaks is a result, not a crash (`message` re-raises Ctrl-C)
             out.everywhere = message(err)
+        finally:
+            forget = getattr(b, "forget_traces", None)  # what the backend kept of its step: not needed again
+            if callable(forget):
+                forget()
     trained: dict[tuple[str, int], dict[str, float] | str] = {}
     for k, t in enumerate(later, q):
         if not in_part(cell.backend, t.updates, part):
@@ -94,15 +104,26 @@ def compute(case: Case, b: Backend, cell: Cell, trajectories: bool, part: str, m
     return out
 
 
-def _fill(out: CellValues, lay: Any, got: dict[str, Any], stages: tuple[str, ...]) -> None:
-    """Each quantity of `stages` from a protocol call's dict, into its position."""
-    seen = False
-    for k, (name, stage, _) in enumerate(lay.step_items()):
-        if stage in stages:
-            seen = True
-            _put(out, k, got.get(name, "missing from the backend's results"))
-        elif seen:  # a call's stages are consecutive in the layout's order
-            break
+def _by_position(got: Any, lay: Any, start: int | None, count: int) -> bool:
+    """Whether a protocol call's result is a Positional (reference/quantities.py) holding exactly
+    the quantities asked, from `start` (None: the parameters), unedited: read as an array."""
+    return (
+        isinstance(got, Positional)
+        and got.intact
+        and got.start == start
+        and len(got.array) == count
+        and got.layout == lay
+    )
+
+
+def _fill(out: CellValues, lay: Any, got: dict[str, Any], part: str) -> None:
+    """Each quantity of `part` (Layout.span) from a protocol call's dict, into its position."""
+    start, end = lay.span(part)
+    if _by_position(got, lay, start, end - start):
+        out.values[start:end] = got.array  # type: ignore[attr-defined]
+        return
+    for k, name in enumerate(itertools.islice(lay.step_names(), start, end), start):  # a call's stages: consecutive
+        _put(out, k, got.get(name, "missing from the backend's results"))
 
 
 def _put(out: CellValues, k: int, v: Any) -> None:
@@ -121,30 +142,26 @@ def records(case: Case, cell: Cell, got: CellValues, trajectories: bool) -> list
     radius, kink = matrix.step_bounds(case, dtype)
     values = got.values[:q]
     sure = certain_passes(values, hi, radius, kink) & got.present[:q]
-    for k in np.flatnonzero(~sure & (values == hi) & (radius >= 0)):  # equal to exact: `off == 0` passes
-        sure[k] = bool(exact[k] == values[k])
+    equal = np.flatnonzero(~sure & (values == hi) & (radius >= 0) & got.present[:q])
+    sure[equal] = exact.equal_to(equal, values[equal])  # equal to exact: `off == 0` passes
     if got.everywhere is not None:
         sure[:] = False
     for k in got.other:
         if k < q:
             sure[k] = False
     printed = {f.quantity: f for f in case.published}
+    judged = ~sure & got.present[:q]
+    if printed:  # a published figure is judged (reproduced or not) even where it passes
+        for k, name in enumerate(lay.step_names()):
+            judged[k] |= name in printed and bool(got.present[k])
     out: list[Record] = []
-    stage_runs: list[tuple[str, int, int]] = []  # (stage, first, end) of each run of one stage
-    for k, (name, stage, _) in enumerate(lay.step_items()):
-        if stage_runs and stage_runs[-1][0] == stage:
-            stage_runs[-1] = (stage, stage_runs[-1][1], k + 1)
-        else:
-            stage_runs.append((stage, k, k + 1))
-        if sure[k] and name not in printed or not got.present[k]:
-            continue
+    positions = np.flatnonzero(judged).tolist()
+    for k, name in zip(positions, _names_at(lay.step_names(), positions)):
         target = Target(name, case.default_config, None, published=printed.get(name))
         allowance = Allowance(float(radius[k]), float(radius[k]), bool(kink[k]))
         out.append(judge(case, cell, target, got.get(k), exact[k], allowance))
         sure[k] = False
-    counts = dict.fromkeys(STAGES, 0)
-    for stage, first, end in stage_runs:
-        counts[stage] += int(np.count_nonzero(sure[first:end]))
+    counts = {stage: int(np.count_nonzero(sure[first:end])) for stage, (first, end) in lay.stage_spans().items()}
     out += [passes(case, cell, stage, n) for stage, n in counts.items() if n]
     later = matrix.trajectory_targets(case, trajectories)
     if later and got.present[q:].any():
@@ -157,10 +174,31 @@ def records(case: Case, cell: Cell, got: CellValues, trajectories: bool) -> list
     return out
 
 
+def _names_at(names: Iterator[str], positions: list[int]) -> Iterator[str]:
+    """The names at `positions` (ascending) of a stream of names."""
+    at = 0
+    for k in positions:
+        yield next(itertools.islice(names, k - at, None))
+        at = k + 1
+
+
 def certain_passes(values: np.ndarray, hi: np.ndarray, radius: np.ndarray, kink: np.ndarray) -> np.ndarray:
     """Where tolerance.verdict is certainly "pass" from float64 arithmetic: `hi` is the exact
     value rounded to nearest, so |exact - hi| <= u |hi| + tiny; each bound below is rounded
-    against the pass (a relative 4u), and anything not finite is left to the exact judge."""
+    against the pass (a relative 4u), and anything not finite is left to the exact judge. In
+    blocks of CHUNK values: the temporaries of millions would outweigh the arrays."""
+    ok = np.empty(len(values), dtype=bool)
+    for first in range(0, len(values), CHUNK):
+        part = slice(first, first + CHUNK)
+        ok[part] = _certain(values[part], hi[part], radius[part], kink[part])
+    return ok
+
+
+#: Values judged at once by certain_passes.
+CHUNK = 1 << 20
+
+
+def _certain(values: np.ndarray, hi: np.ndarray, radius: np.ndarray, kink: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         off_hi = np.abs(values - hi) * (1 + 4 * _U) + np.abs(hi) * (_U * (1 + 4 * _U)) + 2 * _TINY
         low = np.abs(hi) * (1 - 4 * _U) - 2 * _TINY  # |exact| is at least this

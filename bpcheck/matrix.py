@@ -16,7 +16,8 @@ from bpcheck.cost import in_part
 from bpcheck.judge import Cell, Record, Target
 from bpcheck.reference.bounds import UNIT_ROUNDOFF, Ball, forward_balls, step_ball_arrays, step_balls
 from bpcheck.reference.case import PLAIN, Case
-from bpcheck.reference.oracle import exact_after, exact_step, exact_step_values
+from bpcheck.reference.oracle import ExactValues, exact_after, exact_step, exact_step_values
+from bpcheck.reference.quantities import WIDE as WIDE
 from bpcheck.reference.quantities import split_trajectory_name
 from bpcheck.reference.tolerance import TRAJECTORY_ULPS, Allowance
 from bpcheck.reference.ulps import ulp
@@ -140,14 +141,12 @@ def _layer_scales(case: Case, final: dict[str, Any]) -> dict[str, float]:
 
 
 # --- wide cases -------------------------------------------------------------------------------
-#: A case with more quantities of one step than this is judged in the compact path
-#: (bpcheck/compact.py): its values in arrays by position, the passes counted per stage.
-WIDE = 10_000
-
 _KEPT: dict[tuple[int, str, str], tuple[Any, Any]] = {}
 
 
 def wide(case: Case) -> bool:
+    """More quantities of one step than WIDE (reference/quantities.py): judged in the compact path
+    (bpcheck/compact.py), its values in arrays by position, the passes counted per stage."""
     return case.layout.quantity_count > WIDE
 
 
@@ -162,30 +161,31 @@ def _kept(case: Case, what: str, dtype: str, compute: Any) -> Any:
     return value
 
 
-def _same_rule(case: Case) -> bool:
-    """Whether the case's rule updates as the plain gradient does (one trace serves both)."""
-    c = case.config
-    return (c.update_order, c.update_biases) == (PLAIN.update_order, PLAIN.update_biases)
+def _one_trace(case: Case) -> bool:
+    """Whether one trace under the case's rule gives every quantity by_rule asks for: a rule that
+    updates simultaneously computes the plain gradient's forward, chain pieces and gradients
+    with the very same operations (whether it updates the biases changes only its updates), so
+    only output-first needs a second trace."""
+    return case.config.update_order == PLAIN.update_order
 
 
-def step_exact(case: Case, dtype: str) -> list[Any]:
+def step_exact(case: Case, dtype: str) -> ExactValues:
     """The exact value of every single-step target, in order (by_rule: the updates under the
-    case's rule, the rest from the plain gradient): the first quantity_count of `targets`."""
+    case's rule, the rest from the plain gradient): the first quantity_count of `targets`, held
+    exactly in 32 bytes each (oracle.ExactValues)."""
 
-    def compute() -> list[Any]:
-        if _same_rule(case):
-            return exact_step_values(case, dtype, PLAIN)
-        values = exact_step_values(case, dtype, PLAIN, "gradients")  # the updates come last
-        values += exact_step_values(case, dtype, case.config, "updates")
-        return values
+    def compute() -> ExactValues:
+        if _one_trace(case):
+            return exact_step_values(case, dtype, case.config, into=ExactValues())  # type: ignore[no-any-return]
+        values = exact_step_values(case, dtype, PLAIN, "gradients", into=ExactValues())  # the updates come last
+        return exact_step_values(case, dtype, case.config, "updates", into=values)  # type: ignore[no-any-return]
 
     return _kept(case, "exact", dtype, compute)  # type: ignore[no-any-return]
 
 
 def step_floats(case: Case, dtype: str) -> np.ndarray:
     """step_exact rounded to float64 (to nearest): the compact path's first, conservative look."""
-    exact = step_exact(case, dtype)
-    return _kept(case, "floats", dtype, lambda: np.fromiter((float(e) for e in exact), float, len(exact)))  # type: ignore[no-any-return]
+    return step_exact(case, dtype).floats  # type: ignore[no-any-return]
 
 
 def step_bounds(case: Case, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -193,8 +193,8 @@ def step_bounds(case: Case, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     flag of every single-step target."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        if _same_rule(case):
-            return step_ball_arrays(case, dtype, PLAIN)
+        if _one_trace(case):
+            return step_ball_arrays(case, dtype, case.config)
         radius, kink = step_ball_arrays(case, dtype, PLAIN, "gradients")  # the updates come last
         r_rule, k_rule = step_ball_arrays(case, dtype, case.config, "updates")
         return np.concatenate([radius, r_rule]), np.concatenate([kink, k_rule])

@@ -28,14 +28,18 @@ from bpcheck.reference.case import Case
 LIMIT_SECONDS = 300.0
 LIMIT_BYTES = 2 * 2**30
 
-#: Seconds per quantity of one step, per dtype: the exact oracle (plain and the case's rule) and
-#: the error model's bounds. Measured, with the cell's work below, 19 us in all ([300, 300, 1]: 5.2 s
-#: for 273,609 quantities) to 22 us ([1000, 1000, 1]: 65 s), numpy float64 (benchmarks/memory.py);
-#: split 2:1 between the oracle and the cell (stage marks), x1.5 margin.
-ORACLE_SECONDS_PER_QUANTITY = 30e-6
-#: Seconds per quantity of one step, per backend x dtype cell: the backend's values by name, and
-#: judging each against the exact one (see above); x1.5 margin.
-CELL_SECONDS_PER_QUANTITY = 14e-6
+#: Seconds per quantity of one step, per dtype: the exact oracle and the error model's bounds
+#: (one trace each where the case's rule updates simultaneously, a wide layer's a row at a time).
+#: Measured with numpy float64 all in (benchmarks/memory.py, docs/limits.md): 7.5 us
+#: ([2000, 2000, 1]: 90 s for 12,024,009 quantities; [1000, 1000, 1]: 22.8 s for 3,012,009, of
+#: which the error model 13.3 s, the oracle 8.8 s, the cell 0.2 s), 12.5 us with the machine
+#: shared (37.5 s); x2 margin on 7.5 us.
+ORACLE_SECONDS_PER_QUANTITY = 15e-6
+#: Seconds per quantity of one step, per backend x dtype cell: the backend's values, and judging
+#: each against the exact one. numpy hands its values back by position: 0.1 us; torch builds
+#: tensors from lists and hands back lists: 0.6 us ([300, 300, 1] -> [700, 700, 1]: 2.1 s -> 2.8 s
+#: over numpy's, after its import); x1.5 margin on torch's.
+CELL_SECONDS_PER_QUANTITY = 1e-6
 #: Seconds per parameter x example x training step of the exact oracle (60-digit MPFR, forward,
 #: backward and update). Measured 1.6 us on [30, 30, 1] over 200 steps; x1.5 margin.
 EXACT_TRAINING_SECONDS = 2.5e-6
@@ -50,14 +54,21 @@ BACKEND_TRAINING_SECONDS = 10e-9
 ORACLES_SECONDS_PER_PARAMETER = 0.035
 ORACLES_SECONDS_PER_PAIR = 4e-5
 
-#: Peak bytes of the whole process tree: a fixed part (the interpreter, NumPy and the project),
-#: per parameter the case itself (names, floats and the file's decimals), and per quantity of
-#: one step what the run keeps or builds at its peak. Measured: 36 MB at start, the case ~300 B
-#: per parameter, and 1.08 KB per parameter in all between [200, 200, 1] (89 MB) and [400, 400, 1]
-#: (219 MB), ~3 quantities each (benchmarks/memory.py); x1.25 margin on the per-item figures.
+#: Peak bytes of the whole process tree: a fixed part (the interpreter, NumPy and the project:
+#: 40 MB at start, 66 MB in all at [300, 300, 1]), per parameter the case and a backend's arrays,
+#: per quantity of one step what each dtype keeps (a wide case's exact values as float64
+#: expansions, 32 bytes; its bounds, 9; the judging's masks) and what each cell does (its values,
+#: 9 bytes, and in a worker their copies on the way back). Measured: 64 bytes per quantity of one
+#: numpy float64 cell in all, 192 per parameter ([300, 300, 1] 66 MB -> [2000, 2000, 1] 782 MB,
+#: the tree's peak, benchmarks/memory.py), 144 per quantity for two cells in two workers
+#: ([300] 168 MB -> [1000] 545 MB, float64 and float32); split by what each part holds (32, 45
+#: and 17 bytes), each x1.25, the cell's raised to cover the workers (docs/limits.md): the
+#: estimate is 1.7x the one-cell slope, 1.4x the two-cell one. A framework's own import (torch
+#: ~235 MB, jax ~260 MB in its worker) is not counted: the fixed part covers one.
 BASE_BYTES = 200 * 2**20
-BYTES_PER_PARAMETER = 360
-BYTES_PER_QUANTITY = 320
+BYTES_PER_PARAMETER = 40
+BYTES_PER_QUANTITY = 56  # per dtype
+BYTES_PER_CELL_QUANTITY = 40  # per backend x dtype
 #: Bytes per training step kept by a training run (E_total of every step, exact and float).
 BYTES_PER_STEP = 200
 
@@ -137,7 +148,8 @@ def crosscheck(
         steps = sum(runs)
         seconds += n_dtypes * q * (ORACLE_SECONDS_PER_QUANTITY + n_backends * CELL_SECONDS_PER_QUANTITY)
         seconds += n_dtypes * steps * p * b * (EXACT_TRAINING_SECONDS + n_backends * BACKEND_TRAINING_SECONDS)
-        peak = max(peak, p * BYTES_PER_PARAMETER + q * BYTES_PER_QUANTITY + max(runs, default=0) * BYTES_PER_STEP)
+        per_quantity = n_dtypes * (BYTES_PER_QUANTITY + n_backends * BYTES_PER_CELL_QUANTITY)
+        peak = max(peak, p * BYTES_PER_PARAMETER + q * per_quantity + max(runs, default=0) * BYTES_PER_STEP)
         total_q, total_p, most_steps = total_q + q, total_p + p, max(most_steps, max(runs, default=1))
     work = (
         f"{_count(total_p, 'parameter')} ({_count(total_q, 'quantity')} of one step) x "
@@ -153,7 +165,7 @@ def oracles(cases: Sequence[Case]) -> Estimate:
         p, q, b = parameters(case), quantities(case), len(case.inputs)
         per_parameter = ORACLES_SECONDS_PER_PARAMETER + p * ORACLES_SECONDS_PER_PAIR
         seconds += q * ORACLE_SECONDS_PER_QUANTITY + p * b * per_parameter
-        peak = max(peak, p * BYTES_PER_PARAMETER + q * BYTES_PER_QUANTITY)
+        peak = max(peak, p * BYTES_PER_PARAMETER + q * BYTES_PER_QUANTITY)  # the exact step, in float64
         total_p += p
     work = f"{_count(total_p, 'parameter')} x {_count(total_p, 'parameter')} (one E_total per gradient and step)"
     return Estimate(seconds, BASE_BYTES + peak, work)

@@ -298,31 +298,37 @@ def step_balls(case: Any, dtype: str, config: Any) -> dict[str, Ball]:
 def step_ball_arrays(case: Any, dtype: str, config: Any, keep: str = "all") -> tuple[np.ndarray, np.ndarray]:
     """step_balls's radii and kinks as arrays in the order of `case.layout.step_items()` (or
     the part `keep` names: trace.step_values): what a wide case keeps of its balls (each Ball
-    is ~130 bytes; the two arrays, 9 per quantity)."""
+    is ~130 bytes; the two arrays, 9 per quantity). The weights, their gradients and updates
+    are balls a row at a time (mlp.Rows), read into the arrays as they are made."""
     from bpcheck.reference import mlp
     from bpcheck.reference.oracle import as_dtype_case, rounded_parameters
-    from bpcheck.reference.trace import kept_values, mlp_net
+    from bpcheck.reference.trace import iter_kept, mlp_net
 
-    a, held = arithmetic(dtype), as_dtype_case(case, dtype)
+    a, held, lay = arithmetic(dtype), as_dtype_case(case, dtype), case.layout
     x = [[a.num(v) for v in row] for row in held.inputs]
     t = [[a.num(v) for v in row] for row in held.targets]
     tr = mlp.training_step(
         case.spec,
         x,
         t,
-        mlp_net(case.layout, rounded_parameters(case, dtype), a.num),
+        mlp_net(lay, rounded_parameters(case, dtype), a.num),
         a.num(held.learning_rate),
         a,
         config.update_order == "output-first",
         config.update_biases,
         keep,
+        lazy=True,
     )
-    values = kept_values(case.layout, x, tr, keep)
-    del tr
-    radius, kink = np.zeros(len(values)), np.zeros(len(values), dtype=bool)
-    for k, v in enumerate(values):
+    q, p = lay.quantity_count, lay.parameter_count
+    n = {"gradients": q - p, "updates": p}.get(keep, q)
+    radius, kink = np.zeros(n), np.zeros(n, dtype=bool)
+    count = 0
+    for k, v in enumerate(iter_kept(lay, x, tr, keep)):
+        count += 1
         if isinstance(v, Ball):
             radius[k], kink[k] = v.r, v.kink
+    if count != n:
+        raise RuntimeError(f"the trace gave {count} values for {n} quantities")
     return radius, kink
 
 

@@ -6,17 +6,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bpcheck.reference import schema
-from bpcheck.reference.initializers import initialize
+from bpcheck.reference.initializers import initialize_array
 from bpcheck.reference.mlp import LOGIT_LOSSES, Spec
-from bpcheck.reference.quantities import Layout, split_trajectory_name
+from bpcheck.reference.quantities import Layout, Positional, split_trajectory_name
 from bpcheck.reference.schema import MEASURED as MEASURED  # re-exported: the loader's names
 from bpcheck.reference.schema import UPDATE_ORDERS as UPDATE_ORDERS
 from bpcheck.reference.schema import Invalid
@@ -82,8 +84,18 @@ class Decimals:
 
     inputs: tuple[tuple[Decimal, ...], ...]  # [example][input]
     targets: tuple[tuple[Decimal, ...], ...]  # [example][output]
-    parameters: dict[str, Decimal]
+    parameters: Mapping[str, Decimal]  # a dict; a wide drawn case's: DrawnDecimals
     learning_rate: Decimal
+
+
+class DrawnDecimals(Positional):
+    """The decimals of a wide case's drawn parameters: each drawn float's shortest round-tripping
+    decimal, made when read from the float64 array the case holds (Case.parameters' own)."""
+
+    __slots__ = ()
+
+    def _value(self, v: Any) -> Decimal:
+        return Decimal(repr(float(v)))
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,7 @@ class Case:
     layout: Layout
     inputs: tuple[tuple[float, ...], ...]  # [example][input]
     targets: tuple[tuple[float, ...], ...]  # [example][output]
-    parameters: dict[str, float]
+    parameters: dict[str, float]  # a wide drawn case's: a Positional (a float64 array read by name)
     learning_rate: float
     configs: dict[str, Config]
     default_config: str
@@ -256,7 +268,7 @@ def _read(raw: dict[str, Any], path: Path) -> Case:
         layout=layout,
         inputs=_floats(inputs),
         targets=_floats(targets),
-        parameters={p: float(v) for p, v in decimals.parameters.items()},
+        parameters=_floats_of(decimals.parameters),
         learning_rate=float(decimals.learning_rate),
         configs=configs,
         default_config=default,
@@ -289,20 +301,34 @@ def _targets(loss: str, targets: tuple[tuple[Decimal, ...], ...]) -> None:
                 raise Invalid(f"{here}[{k}]", f"expected a probability in [0, 1] for {loss}, got {t}")
 
 
-def _parameters(top: dict[str, Any], layout: Layout) -> dict[str, Decimal]:
+def _floats_of(decimals: Mapping[str, Decimal]) -> dict[str, float]:
+    """The parameters as floats: a wide drawn case's are the array its decimals are read from."""
+    if isinstance(decimals, DrawnDecimals):
+        return Positional(decimals.layout, decimals.array)  # type: ignore[return-value]
+    return {p: float(v) for p, v in decimals.items()}
+
+
+def _parameters(top: dict[str, Any], layout: Layout) -> Mapping[str, Decimal]:
     """Given explicitly ([parameters]) or drawn by a named initialiser ([initializer]: each
-    drawn float as its shortest round-tripping decimal)."""
-    names = layout.parameters
+    drawn float as its shortest round-tripping decimal; a wide case's made when read)."""
     if "initializer" in top:
+        import numpy as np
+
         init = top["initializer"]
-        drawn = initialize(layout, {**init, "scale": float(init["scale"]), "bias": float(init["bias"])})
-        for p, v in drawn.items():
-            if not abs(v) < schema.OVERFLOW["float32"]:
-                raise Invalid(
-                    "initializer.scale",
-                    f"expected draws of a magnitude float32 can hold ({schema.LARGEST['float32']}), got {p} = {v!r}",
-                )
-        return {p: Decimal(repr(v)) for p, v in drawn.items()}
+        drawn = initialize_array(layout, {**init, "scale": float(init["scale"]), "bias": float(init["bias"])})
+        drawn.flags.writeable = False
+        held = np.abs(drawn) < schema.OVERFLOW["float32"]
+        if not held.all():
+            k = int(np.flatnonzero(~held)[0])
+            p, v = next(itertools.islice(layout.parameter_names(), k, None)), float(drawn[k])
+            raise Invalid(
+                "initializer.scale",
+                f"expected draws of a magnitude float32 can hold ({schema.LARGEST['float32']}), got {p} = {v!r}",
+            )
+        if layout.wide:
+            return DrawnDecimals(layout, drawn)
+        return {p: Decimal(repr(v)) for p, v in zip(layout.parameter_names(), drawn.tolist())}
+    names = layout.parameters
     params = top["parameters"]
     known = set(names)
     for p in params:

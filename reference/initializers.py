@@ -13,6 +13,12 @@ INITIALIZERS = ("uniform", "normal", "xavier-uniform", "he-normal")
 
 
 def initialize(layout: Layout, table: dict[str, Any]) -> dict[str, float]:
+    """The drawn parameters by name."""
+    return dict(zip(layout.parameter_names(), initialize_array(layout, table).tolist()))
+
+
+def initialize_array(layout: Layout, table: dict[str, Any]) -> Any:
+    """The drawn parameters as a float64 array in the order of `layout.parameters`."""
     import numpy as np
 
     name = table.get("name")
@@ -26,8 +32,8 @@ def initialize(layout: Layout, table: dict[str, Any]) -> dict[str, float]:
     if not (math.isfinite(scale) and scale > 0 and math.isfinite(bias)):
         raise ValueError(f"scale: expected a finite number > 0 and a finite bias, got {scale!r}, {bias!r}")
     rng = np.random.Generator(np.random.PCG64(seed))
-    params: dict[str, float] = {}
-    for l, layer in enumerate(layout.w):  # one draw per weight, in order: the scalar draws' stream
+    params = []
+    for l in range(len(layout.sizes) - 1):  # one draw per weight, in order: the scalar draws' stream
         fan_in, fan_out = layout.sizes[l], layout.sizes[l + 1]
         n = fan_in * fan_out
         if name == "uniform":
@@ -39,6 +45,6 @@ def initialize(layout: Layout, table: dict[str, Any]) -> dict[str, float]:
             v = rng.uniform(-limit, limit, n)
         else:
             v = rng.normal(0.0, scale * math.sqrt(2.0 / fan_in), n)
-        params.update(zip((w for row in layer for w in row), v.tolist()))
-    params.update({b: bias for b in layout.biases})
-    return params
+        params.append(v)  # w[l][j][k], row by row: the order of the names
+    params.append(np.full(len(layout.biases), bias))
+    return np.concatenate(params, dtype=np.float64)

@@ -10,7 +10,7 @@ computed from the logits, softmax cross-entropy through log-sum-exp.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,31 @@ class Spec:
     loss: str = "half-sse"
     bias: str = "shared-per-layer"
     reduction: str = "sum"
+
+
+class Rows(Sequence[list[Num]]):
+    """A list of `n` rows made when read: row j is `row(j)`, made anew each time and kept nowhere.
+    What a wide layer's weights, gradients and updates are where each row is read once, in order
+    (a wide network's numbers of the reference's types would not fit in memory otherwise)."""
+
+    __slots__ = ("n", "row")
+
+    def __init__(self, n: int, row: Callable[[int], list[Num]]):
+        self.n, self.row = n, row
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, j: Any) -> Any:
+        if isinstance(j, slice):
+            return [self.row(i) for i in range(*j.indices(self.n))]
+        j = j + self.n if j < 0 else j
+        if not 0 <= j < self.n:
+            raise IndexError(j)
+        return self.row(j)
+
+    def __iter__(self) -> Iterator[list[Num]]:
+        return (self.row(j) for j in range(self.n))
 
 
 @dataclass
@@ -193,13 +218,16 @@ def training_step(
     output_first: bool = False,
     update_biases: bool = False,
     keep: str = "all",
+    lazy: bool = False,
 ) -> Trace:
     """Forward, backwards (layer by layer from the output), update. `output_first`: each layer
     is updated as soon as its gradient is known, and the layer below backpropagates through
     the updated weights (the post's closing figures need this for the 2-2-2 net).
     `keep` saves memory on a wide network where only part of the trace is read: "gradients"
     makes no update (new is net itself; simultaneous updates only), "updates" lets each
-    layer's weight gradients go once its update is made (grad_w[l] is then empty)."""
+    layer's weight gradients go once its update is made (grad_w[l] is then empty).
+    `lazy`: the weight gradients and updates are Rows, each row computed when read (the same
+    operations in the same order, so the same numbers), for a reader that reads each once."""
     nets, outs = forward(spec, x, net, a)
     e_o, e_total = loss_of(spec, nets, outs, t, a)
     r = a.num(1.0) / len(t) if spec.reduction == "mean" else a.num(1.0)  # dE_total/dE_example
@@ -223,6 +251,8 @@ def training_step(
                 ]
         else:
             above = new_w[l + 1] if output_first else net.w[l + 1]
+            if not isinstance(above, list):  # Rows: each made once here, read once per neuron below
+                above = list(above)
             w_seen[l + 1] = above
             below_delta = layers[l + 1].delta
             d_out = [
@@ -234,18 +264,27 @@ def training_step(
             delta = [[dj * sj for dj, sj in zip(dn, sn)] for dn, sn in zip(d_out, dout_dnet)]
         layers[l] = Layer(z, o, d_out, dout_dnet, delta)
         inputs = x if l == 0 else outs[l - 1]
-        grad_w[l] = [
-            [total([delta[n][j] * inputs[n][k] for n in range(len(x))]) for k in range(len(inputs[0]))]
-            for j in range(len(delta[0]))
-        ]
+
+        def grad_row(j: int, delta: list[list[Num]] = delta, inputs: list[list[Num]] = inputs) -> list[Num]:
+            return [total([delta[n][j] * inputs[n][k] for n in range(len(x))]) for k in range(len(inputs[0]))]
+
+        grad_w[l] = Rows(len(delta[0]), grad_row) if lazy else [grad_row(j) for j in range(len(delta[0]))]
         per_neuron = [total([delta[n][j] for n in range(len(x))]) for j in range(len(delta[0]))]
         grad_b[l] = (
             [] if spec.bias == "none" else [total(per_neuron)] if spec.bias == "shared-per-layer" else per_neuron
         )
         if keep == "gradients" and not output_first:
             continue
-        new_w[l] = [[w - eta * g for w, g in zip(ws, gs)] for ws, gs in zip(net.w[l], grad_w[l])]
+        if lazy:
+            new_w[l] = Rows(len(net.w[l]), lambda j, w=net.w[l], g=grad_w[l]: updated_row(w[j], g[j], eta))
+        else:
+            new_w[l] = [updated_row(ws, gs, eta) for ws, gs in zip(net.w[l], grad_w[l])]
         new_b[l] = [b - eta * g for b, g in zip(net.b[l], grad_b[l])] if update_biases else list(net.b[l])
         if keep == "updates":
             grad_w[l] = []
     return Trace(layers, e_o, e_total, w_seen, grad_w, grad_b, Net(new_w, new_b))
+
+
+def updated_row(ws: Sequence[Num], gs: Sequence[Num], eta: Num) -> list[Num]:
+    """w - eta * dE_total/dw for each weight of a row."""
+    return [w - eta * g for w, g in zip(ws, gs)]

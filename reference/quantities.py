@@ -11,15 +11,21 @@ example's number: out_o1[2]. `x+` is x after one update; `q@N` is q after N upda
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
-from bpcheck.reference.mlp import LOGIT_LOSSES
+from bpcheck.reference.mlp import LOGIT_LOSSES, Rows
 
 #: Stages, in the order the post walks through them. The tolerance policy is set per stage.
 STAGES = ("forward", "error", "output-chain", "hidden-chain", "gradient", "update", "trajectory")
+#: A layout with more quantities of one step than this is wide: its weights' names are made when
+#: read, a drawn case holds its parameters in an array (Positional), and the cross-check judges it
+#: by position (bpcheck/compact.py, bpcheck/matrix.py: WIDE).
+WIDE = 10_000
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,23 @@ class Layout:
         """The hidden neurons of a one-hidden-layer network."""
         return self.labels[1] if len(self.sizes) == 3 else []
 
+    @property
+    def wide(self) -> bool:
+        """More quantities of one step than WIDE."""
+        return self.quantity_count > WIDE
+
     # --- parameters --------------------------------------------------------------------------
     @cached_property
-    def w(self) -> list[list[list[str]]]:
-        """w[l][j][k]: name of the weight into neuron j of layer l+1 from neuron k of layer l."""
-        names, counter = [], 0
+    def w(self) -> list[Sequence[list[str]]]:
+        """w[l][j][k]: name of the weight into neuron j of layer l+1 from neuron k of layer l (a
+        wide layout's rows are made when read: millions of names would outweigh the values)."""
+        names: list[Sequence[list[str]]] = []
+        counter = 0
         for n_in, n_out in zip(self.sizes, self.sizes[1:]):
+            if self.wide:
+                names.append(WeightRows(counter, n_in, n_out))
+                counter += n_in * n_out
+                continue
             layer = []
             for _ in range(n_out):
                 layer.append([f"w{counter + k + 1}" for k in range(n_in)])
@@ -105,6 +122,73 @@ class Layout:
     @property
     def parameters(self) -> list[str]:
         return self.weights + self.biases
+
+    def parameter_names(self) -> Iterator[str]:
+        """The names of `parameters`, in order, one at a time."""
+        weights = self.parameter_count - self._bias_count
+        return itertools.chain((f"w{k + 1}" for k in range(weights)), self.biases)
+
+    def parameter_position(self, name: str) -> int | None:
+        """Where `name` is in `parameters` (None: not a parameter of this network), without
+        listing them."""
+        weights = self.parameter_count - self._bias_count
+        if not isinstance(name, str):
+            return None
+        digits = name[1:]
+        if name[:1] == "w" and digits.isascii() and digits.isdigit() and digits == str(int(digits)):
+            k = int(digits)
+            return k - 1 if 1 <= k <= weights else None
+        found = self._bias_positions.get(name)
+        return None if found is None else weights + found
+
+    @cached_property
+    def _bias_positions(self) -> dict[str, int]:
+        return {b: k for k, b in enumerate(self.biases)}
+
+    def weight_span(self, l: int) -> tuple[int, int]:
+        """The positions in `parameters` of the weights into layer l+1 (row by row: w[l][j][k]
+        is at first + j * sizes[l] + k)."""
+        first = sum(a * b for a, b in zip(self.sizes[:l], self.sizes[1 : l + 1]))
+        return first, first + self.sizes[l] * self.sizes[l + 1]
+
+    def bias_span(self, l: int) -> tuple[int, int]:
+        """The positions in `parameters` of the biases of layer l+1 (b[l])."""
+        first = self.parameter_count - self._bias_count + sum(len(names) for names in self.b[:l])
+        return first, first + len(self.b[l])
+
+    def span(self, part: str) -> tuple[int, int]:
+        """(first, end): the positions in the order of `step_items` of the quantities one protocol
+        call returns (backends/protocol.py), consecutive: "forward" (stages forward and error),
+        "gradients" (output-chain, hidden-chain and gradient) or "updates" (update)."""
+        spans = self.stage_spans()
+        first, last = {"forward": ("forward", "error"), "gradients": ("output-chain", "gradient")}.get(
+            part, ("update", "update")
+        )
+        return spans[first][0], spans[last][1]
+
+    def stage_spans(self) -> dict[str, tuple[int, int]]:
+        """(first, end) of each stage of one step in the order of `step_items`: each stage's
+        quantities are consecutive, in the order of STAGES (without "trajectory")."""
+        n, sizes, logits = self.batch, self.sizes, self.loss in LOGIT_LOSSES
+        output_chain = n * sizes[-1] * (1 if logits else 3)
+        hidden_chain = 3 * n * sum(sizes[1:-1])
+        if self.has_connection_pieces:
+            i, h, o = sizes
+            output_chain += o * h  # dnet_o/dw
+            hidden_chain += 2 * h * o + h * i  # dnet_o/dout_h, dE_o/dout_h, dnet_h/dw
+        counts = {
+            "forward": 2 * n * sum(sizes[1:]),
+            "error": n * sizes[-1] + 1,
+            "output-chain": output_chain,
+            "hidden-chain": hidden_chain,
+            "gradient": self.parameter_count,
+            "update": self.parameter_count,
+        }
+        out, at = {}, 0
+        for stage, count in counts.items():
+            out[stage] = (at, at + count)
+            at += count
+        return out
 
     @property
     def has_connection_pieces(self) -> bool:
@@ -238,6 +322,150 @@ class Layout:
 
 #: Up to this many quantities `Layout.stage_of` is a dict; beyond, a StageOf.
 NAMED_STAGES = 100_000
+
+
+class WeightRows(Sequence[list[str]]):
+    """A wide layout's weight names of one layer, Layout.w[l]: row j (the names w<first + j *
+    n_in + 1>.. of the weights into neuron j) made when read."""
+
+    __slots__ = ("first", "n_in", "n_out")
+
+    def __init__(self, first: int, n_in: int, n_out: int):
+        self.first, self.n_in, self.n_out = first, n_in, n_out
+
+    def __len__(self) -> int:
+        return self.n_out
+
+    def __getitem__(self, j: Any) -> Any:
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(self.n_out))]
+        j = j + self.n_out if j < 0 else j
+        if not 0 <= j < self.n_out:
+            raise IndexError(j)
+        start = self.first + j * self.n_in
+        return [f"w{start + k + 1}" for k in range(self.n_in)]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"WeightRows(w{self.first + 1}..w{self.first + self.n_in * self.n_out}, {self.n_out} rows)"
+
+
+class Positional(MutableMapping[str, Any]):
+    """Values by name, held by position: a float64 array (`array`) in the layout's order, either
+    of its parameters (`start` None: Layout.parameters) or of the step quantities from position
+    `start` on (Layout.step_items). What a wide case's parameters and a backend's values of it
+    are: a dict of millions of names would outweigh the numbers (docs/limits.md).
+
+    It reads as a dict of floats: by name (a parameter's position is read from its name; a step
+    quantity's from an index of the names, made when first needed), in order, and equal to a
+    dict of the same items. A change (a backend that edits its results) makes it a plain dict
+    inside, and `intact` False: only an intact one is read by position (bpcheck/compact.py)."""
+
+    __slots__ = ("layout", "array", "start", "_index", "_dict")
+
+    def __init__(self, layout: Layout, array: Any, start: int | None = None):
+        self.layout, self.array, self.start = layout, array, start
+        self._index: dict[str, int] | None = None
+        self._dict: dict[str, Any] | None = None
+
+    @property
+    def intact(self) -> bool:
+        """Whether the values are still those of `array`, by position."""
+        return self._dict is None
+
+    def names(self) -> Iterator[str]:
+        """The names of `array`'s values, in order."""
+        if self.start is None:
+            return self.layout.parameter_names()
+        return itertools.islice(self.layout.step_names(), self.start, self.start + len(self.array))
+
+    def _value(self, v: Any) -> Any:
+        return float(v)
+
+    def position(self, name: str) -> int | None:
+        if self.start is None:
+            return self.layout.parameter_position(name)
+        if self._index is None:
+            self._index = {n: k for k, n in enumerate(self.names())}
+        return self._index.get(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if self._dict is not None:
+            return self._dict[name]
+        k = self.position(name)
+        if k is None:
+            raise KeyError(name)
+        return self._value(self.array[k])
+
+    def __contains__(self, name: object) -> bool:
+        if self._dict is not None:
+            return name in self._dict
+        return isinstance(name, str) and self.position(name) is not None
+
+    def _edited(self) -> dict[str, Any]:
+        if self._dict is None:
+            self._dict = dict(self.items())
+            self.array, self._index = None, None
+        return self._dict
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._edited()[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._edited()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict) if self._dict is not None else self.names()
+
+    def __len__(self) -> int:
+        return len(self._dict) if self._dict is not None else len(self.array)
+
+    def items(self) -> ItemsView[str, Any]:
+        return _PositionalItems(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Positional) and self.intact and other.intact and type(self) is type(other):
+            same = (self.layout, self.start, len(self.array)) == (other.layout, other.start, len(other.array))
+            return same and bool((self.array == other.array).all())
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def values(self) -> ValuesView[Any]:
+        return _PositionalValues(self)
+
+    def __repr__(self) -> str:
+        what = "parameters" if self.start is None else f"step quantities from {self.start}"
+        return f"Positional({len(self)} {what} of {self.layout.sizes})"
+
+
+class _PositionalItems(ItemsView[str, Any]):
+    _mapping: Positional
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        m = self._mapping
+        if m._dict is not None:
+            return iter(m._dict.items())
+        return zip(m.names(), map(m._value, m.array))
+
+
+class _PositionalValues(ValuesView[Any]):
+    _mapping: Positional
+
+    def __iter__(self) -> Iterator[Any]:
+        m = self._mapping
+        return iter(m._dict.values()) if m._dict is not None else map(m._value, m.array)
+
+
+def rows_of(p: Positional, l: int, convert: Callable[[float], Any] = float) -> Sequence[list[Any]]:
+    """The weights into layer l+1 of a Positional of parameters, as rows made when read:
+    row j is [convert(v) for v in its values] (Layout.w[l][j]'s)."""
+    first, _ = p.layout.weight_span(l)
+    n_in, n_out, array = p.layout.sizes[l], p.layout.sizes[l + 1], p.array
+    return Rows(n_out, lambda j: [convert(v) for v in array[first + j * n_in : first + (j + 1) * n_in].tolist()])
+
 
 _NAME = re.compile(
     r"(?P<fw>net|out)_(?P<a>[a-z0-9_]+)|E_(?P<e>[a-z0-9_]+)|dE_total/dout_(?P<d>[a-z0-9_]+)"

@@ -11,7 +11,7 @@ from bpcheck.reference import mlp
 from bpcheck.reference.arith import Arithmetic
 from bpcheck.reference.backprop import Net, Num, Step, forward_pass, training_step
 from bpcheck.reference.case import Case, Config
-from bpcheck.reference.quantities import Layout
+from bpcheck.reference.quantities import Layout, Positional, rows_of
 
 
 @dataclass
@@ -73,6 +73,13 @@ def name_step(layout: Layout, s: Step) -> dict[str, Num]:
 
 
 def mlp_net(layout: Layout, params: dict[str, Num], convert: Callable[[Any], Num]) -> mlp.Net:
+    """The parameters as mlp.Net's lists, each converted (a wide case's Positional: the weights
+    as rows converted when read, mlp.Rows)."""
+    if isinstance(params, Positional) and params.intact and params.start is None and params.layout == layout:
+        return mlp.Net(
+            [rows_of(params, l, convert) for l in range(len(layout.w))],
+            [[convert(params[b]) for b in layer] for layer in layout.b],
+        )
     return mlp.Net(
         [[[convert(params[w]) for w in row] for row in layer] for layer in layout.w],
         [[convert(params[b]) for b in layer] for layer in layout.b],
@@ -175,28 +182,42 @@ def step_trace(case: Case, params: dict[str, float], config: Config, a: Arithmet
         return name_trace(case.layout, x, tr)
 
 
-def step_values(case: Case, params: dict[str, float], config: Config, a: Arithmetic, keep: str = "all") -> list[Num]:
+def step_values(
+    case: Case,
+    params: dict[str, float],
+    config: Config,
+    a: Arithmetic,
+    keep: str = "all",
+    collect: Callable[[Iterator[Num]], Any] = list,
+) -> Any:
     """step_trace's values for a general network (reference/mlp.py), in the order of
     `case.layout.step_items()`, without names: all of them, or (`keep`) all but the updates
-    ("gradients"), or the updates alone ("updates": the last parameter_count)."""
+    ("gradients"), or the updates alone ("updates": the last parameter_count). The weight
+    gradients and updates are made a row at a time as `collect` (in `a`'s context) reads them
+    (mlp.training_step's `lazy`): what it keeps is all that stays (a list by default)."""
     output_first, update_biases = config.update_order == "output-first", config.update_biases
     with a.context():
         x, t, eta = _batch(case, a)
-        tr = mlp.training_step(
-            case.spec, x, t, mlp_net(case.layout, params, a.num), eta, a, output_first, update_biases, keep
-        )
-        return kept_values(case.layout, x, tr, keep)
+        net = mlp_net(case.layout, params, a.num)
+        tr = mlp.training_step(case.spec, x, t, net, eta, a, output_first, update_biases, keep, lazy=True)
+        return collect(iter_kept(case.layout, x, tr, keep))
 
 
 def kept_values(layout: Layout, x: list[list[Num]], tr: mlp.Trace, keep: str) -> list[Num]:
     """trace_values, or the part of them `keep` names (see step_values)."""
+    return list(iter_kept(layout, x, tr, keep))
+
+
+def iter_kept(layout: Layout, x: list[list[Num]], tr: mlp.Trace, keep: str) -> Iterator[Num]:
+    """kept_values one at a time."""
     if keep == "updates":
-        weights = [v for rows in tr.new.w for row in rows for v in row]  # in the order of layout.parameters
-        return weights + [v for names, values in zip(layout.b, tr.new.b) for v in values[: len(names)]]
+        weights = (v for rows in tr.new.w for row in rows for v in row)  # in the order of layout.parameters
+        biases = (v for names, values in zip(layout.b, tr.new.b) for v in values[: len(names)])
+        return itertools.chain(weights, biases)
     values = trace_values(layout, x, tr)
     if keep == "gradients":
-        return list(itertools.islice(values, layout.quantity_count - layout.parameter_count))
-    return list(values)
+        return itertools.islice(values, layout.quantity_count - layout.parameter_count)
+    return values
 
 
 def train(case: Case, params: dict[str, float], config: Config, steps: int, a: Arithmetic) -> Training:
