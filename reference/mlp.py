@@ -67,7 +67,7 @@ class Net:
     """w[l][j][k]: weight into neuron j of layer l+1 from neuron k of layer l; b[l]: the biases
     of layer l+1 (one per neuron, one shared, or none)."""
 
-    w: list[list[list[Num]]]
+    w: list[Sequence[list[Num]]]  # each layer a list of rows, or Rows made when read
     b: list[list[Num]]
 
 
@@ -88,7 +88,7 @@ class Trace:
     e_o: list[list[Num]]  # [example][output]: each output's share of E_total before reduction
     e_total: Num
     w_seen: list[list[list[list[Num]]]]  # [l] the weights layer l's deltas were propagated through
-    grad_w: list[list[list[Num]]]
+    grad_w: list[Sequence[list[Num]]]
     grad_b: list[list[Num]]
     new: Net
 
@@ -233,7 +233,7 @@ def training_step(
     r = a.num(1.0) / len(t) if spec.reduction == "mean" else a.num(1.0)  # dE_total/dE_example
     depth = len(net.w)
     layers: list[Layer] = [None] * depth  # type: ignore[list-item]
-    grad_w: list[list[list[Num]]] = [[] for _ in range(depth)]
+    grad_w: list[Sequence[list[Num]]] = [[] for _ in range(depth)]
     grad_b: list[list[Num]] = [[] for _ in range(depth)]
     new_w, new_b = list(net.w), list(net.b)
     w_seen: list[list[list[list[Num]]]] = [[] for _ in range(depth)]
@@ -276,7 +276,11 @@ def training_step(
         if keep == "gradients" and not output_first:
             continue
         if lazy:
-            new_w[l] = Rows(len(net.w[l]), lambda j, w=net.w[l], g=grad_w[l]: updated_row(w[j], g[j], eta))
+
+            def new_row(j: int, w: Sequence[list[Num]] = net.w[l], g: Sequence[list[Num]] = grad_w[l]) -> list[Num]:
+                return updated_row(w[j], g[j], eta)
+
+            new_w[l] = Rows(len(net.w[l]), new_row)
         else:
             new_w[l] = [updated_row(ws, gs, eta) for ws, gs in zip(net.w[l], grad_w[l])]
         new_b[l] = [b - eta * g for b, g in zip(net.b[l], grad_b[l])] if update_biases else list(net.b[l])

@@ -104,11 +104,11 @@ class Layout:
         return [[f"b_{name}" for name in self.labels[l + 1]] for l in range(len(self.sizes) - 1)]
 
     @property
-    def w_hidden(self) -> list[list[str]]:
+    def w_hidden(self) -> Sequence[list[str]]:
         return self.w[0]
 
     @property
-    def w_output(self) -> list[list[str]]:
+    def w_output(self) -> Sequence[list[str]]:
         return self.w[-1]
 
     @property
