@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up .venv (once, and again when pyproject.toml or constraints.txt change), then:
-#   ./bpcheck.sh test          run the test suite (the default part, <= 60 s)
-#   ./bpcheck.sh test-slow     run the slow part of the suite (pytest -m slow; CI runs it too)
-#   ./bpcheck.sh timings       time the main command and the test suite (figures for the README)
+#   ./bpcheck.sh test          run the test suite's default part on every core (pytest -n auto:
+#                              pytest-xdist, --dist loadgroup from pyproject.toml); -n 0 runs it in one process
+#   ./bpcheck.sh test-slow     run the slow part of the suite (pytest -n auto -m slow; CI runs it too)
+#   ./bpcheck.sh timings       time the commands against the frameworks' own import times (docs/speed.md)
 #   ./bpcheck.sh setup-browser install Debian's chromium (apt-get, as root) for tests/test_browser.py,
 #                              which is skipped without it; the only step that installs system packages
 #   ./bpcheck.sh ARGS...       run `bpcheck ARGS...`, e.g. ./bpcheck.sh run --case mazur-2015
@@ -43,8 +44,8 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 case "${1:-}" in
-  test) shift; cd "$HERE"; exec "$VENV/bin/python" -m pytest "$@" ;;
-  test-slow) shift; cd "$HERE"; exec "$VENV/bin/python" -m pytest -m slow "$@" ;;
+  test) shift; cd "$HERE"; exec "$VENV/bin/python" -m pytest -n auto "$@" ;;
+  test-slow) shift; cd "$HERE"; exec "$VENV/bin/python" -m pytest -n auto -m slow "$@" ;;
   timings) shift; cd "$HERE"; exec "$VENV/bin/python" benchmarks/quickstart.py "$@" ;;
   "") exec "$VENV/bin/bpcheck" --help ;;
   *) exec "$VENV/bin/bpcheck" "$@" ;;

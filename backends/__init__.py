@@ -203,3 +203,17 @@ def status(name: str) -> str:
         return "available"
     except Unavailable as err:
         return f"unavailable: {err}"
+
+
+def installed(decl: Declaration) -> dict[str, str | None]:
+    """Each distribution the backend needs, with its installed version or None: read from the
+    package metadata, importing no framework."""
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for dist in decl.distributions:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out

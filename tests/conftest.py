@@ -1,29 +1,38 @@
-"""The matrix's axes (backend x dtype x device x quantity) and its values, computed once.
+"""The matrix's axes (backend x dtype x device x quantity) and its values, each computed once.
 
 `--backends a,b` runs the matrix on those backends only (any registered name, e.g. the
 deliberately wrong ones of tests/broken_backends.py); by default, every bundled backend and
-execution mode, an unavailable one being skipped with its reason, and so is an accelerator
+execution mode, an uninstalled one being skipped with its reason, and so is an accelerator
 column (torch-float64-cuda, jax-float64-gpu) on a machine without one. `--cases a,b` narrows
 the bundled cases.
 
 Slow checks (bpcheck/cost.py: torch-compile, eager jax, training runs estimated over 2 s) carry
 the `slow` mark: the default run (`-m "not slow"`, pyproject.toml) leaves them out and
 `pytest -m slow` runs only them; only the part selected is computed.
+
+Parallel runs use pytest-xdist (`./bpcheck.sh test` is `pytest -n auto`; `--dist loadgroup` is in
+pyproject.toml): a backend's tests form its framework's group, so one worker imports it, and
+tests/matrix_values.py computes each backend once in the run, shared between the workers.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from bpcheck import cost, engine, matrix
+from bpcheck import backends, cost, matrix
 from bpcheck.reference.case import MAIN_CASE, Case, bundled_cases, load_case
 from tests import broken_backends
 from tests.helpers import common_keys
+from tests.matrix_values import ByCase, MatrixValues, columns
 
 CASE = MAIN_CASE
 
@@ -47,33 +56,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Registers the broken backends and starts computing the matrix's values in worker
-    processes at once, so collection and the quick tests run meanwhile."""
+    """Registers the broken backends and the matrix's lazy values (tests/matrix_values.py): a
+    backend is computed when a test first needs it, once in the run. Under pytest-xdist the
+    controller makes the folder its workers share them through, and each worker runs its
+    frameworks on one thread (the workers already fill the cores)."""
     broken_backends.register_all()
+    config.addinivalue_line("markers", "xdist_group(name): pytest-xdist's --dist loadgroup runs a group in one worker")
+    shared = _shared_folder(config)
+    if hasattr(config, "workerinput"):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     cases = [load_case(name) for name in matrix_cases(config)]
     trajectories = not config.getoption("--no-trajectories")
-    config._matrix = engine.Engine(
-        cases, matrix_backends(config), matrix.DTYPES, trajectories=trajectories, part=selected_part(config)
-    )
-    # The exact values too, in a thread (the main process is mostly waiting on imports): they
-    # land in the oracle's disk cache before the self-check's pytest asks for the same ones.
-    config._exact, config._allowed = {}, {}
-
-    def oracle() -> None:
-        for c in cases:
-            config._allowed[c.name] = {dt: matrix.allowances(c, dt, trajectories) for dt in matrix.DTYPES}
-            config._exact[c.name] = {dt: matrix.exact_values(c, dt, trajectories) for dt in matrix.DTYPES}
-
-    config._exact_thread = threading.Thread(target=oracle, daemon=True)
-    config._exact_thread.start()
+    config._matrix = MatrixValues(cases, matrix_backends(config), trajectories, selected_part(config), shared)
 
 
-@pytest.hookimpl(trylast=True)  # after -m / -k have deselected
+def _shared_folder(config: pytest.Config) -> Path | None:
+    """Where this run's xdist workers share computed values: made by the controller, handed to
+    each worker in its workerinput; None without xdist."""
+    if hasattr(config, "workerinput"):
+        found = config.workerinput.get("bpcheck_values")
+        return Path(found) if found else None
+    if not getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") == "no":
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="bpcheck-values-"))
+    config._shared_values, config._fuzz_counts = folder, Counter()
+
+    class Share:
+        @staticmethod
+        def pytest_configure_node(node: Any) -> None:
+            node.workerinput["bpcheck_values"] = str(folder)
+
+        @staticmethod
+        def pytest_testnodedown(node: Any, error: Any) -> None:
+            config._fuzz_counts.update(getattr(node, "workeroutput", {}).get("bpcheck_fuzz", {}))
+
+    config.pluginmanager.register(Share(), "bpcheck-shared-values")
+    return folder
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the matrix's values run last, so the rest run while the workers compute;
-    the self-check's own pytest starts now, beside both."""
-    waits = lambda item: "values" in getattr(item, "fixturenames", ())  # noqa: E731
-    items.sort(key=waits)  # stable: file order otherwise
+    """Without xdist, the self-check's own pytest starts now, to run beside the suite (under
+    xdist the worker that runs it starts it: every worker collects every test)."""
+    if hasattr(config, "workerinput") or config._matrix.shared is not None:
+        return
     if any(item.path.name == "test_self_check.py" for item in items):
         from tests.test_self_check import start_broken_run
 
@@ -81,20 +107,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if getattr(config, "_matrix", None) is not None:
-        config._matrix.cancel()
     proc = getattr(config, "_broken_run", None)
     if proc is not None and proc.poll() is None:
         proc.kill()
+    folder = getattr(config, "_shared_values", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its fuzz count to the controller (Share.pytest_testnodedown)."""
+    if hasattr(session.config, "workeroutput"):
+        from tests.test_fuzz import GENERATED
+
+        session.config.workeroutput["bpcheck_fuzz"] = dict(GENERATED)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """How many inputs the fuzz tests generated (issue 12: the count of a thorough run is recorded)."""
+    """How many inputs the fuzz tests generated (the count of a thorough run is recorded), in
+    this process or, under xdist, in its workers."""
     from tests.test_fuzz import GENERATED
 
-    if GENERATED:
-        counts = ", ".join(f"{n:,} {kind}" for kind, n in GENERATED.items())
-        terminalreporter.write_line(f"fuzz: {sum(GENERATED.values()):,} generated inputs ({counts})")
+    found = GENERATED + getattr(terminalreporter.config, "_fuzz_counts", Counter())
+    if found:
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in found.items())
+        terminalreporter.write_line(f"fuzz: {sum(found.values()):,} generated inputs ({counts})")
 
 
 def selected_part(config: pytest.Config) -> str:
@@ -127,11 +164,12 @@ def matrix_backends(config: pytest.Config) -> list[str]:
 
 
 def _cells(config: pytest.Config) -> list[Any]:
-    """Cells of available backends, and pytest.param skips for unavailable ones and for
-    accelerator columns this machine lacks. The worker processes say which are which, so no
-    framework is imported here."""
+    """Cells of the backends, and pytest.param skips for uninstalled ones and for accelerator
+    columns this machine lacks (tests/matrix_values.py: read without importing a framework, so
+    every xdist worker collects the same ids at once)."""
     out: list[Any] = []
-    for name, found in config._matrix.probes().items():
+    for name in matrix_backends(config):
+        found = columns(name)
         if found.status != "available":
             out.append(pytest.param(None, marks=pytest.mark.skip(reason=f"{name} {found.status}"), id=name))
             continue
@@ -142,6 +180,11 @@ def _cells(config: pytest.Config) -> list[Any]:
                 for dt in matrix.DTYPES
             ]
     return out
+
+
+def group(cell: matrix.Cell) -> Any:
+    """The xdist group of a cell's tests: its framework's, so one worker imports it."""
+    return pytest.mark.xdist_group(backends.declared(cell.backend).family)
 
 
 def _pairs(real: list[matrix.Cell]) -> list[tuple[matrix.Cell, matrix.Cell]]:
@@ -166,7 +209,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     real = [c for c in cells if isinstance(c, matrix.Cell)]
     skipped = [c for c in cells if not isinstance(c, matrix.Cell)]
     params = [
-        pytest.param(c, t, id=f"{c.id}-{t.quantity}", marks=slow_marks(c.backend, t.updates))
+        pytest.param(c, t, id=f"{c.id}-{t.quantity}", marks=[*slow_marks(c.backend, t.updates), group(c)])
         for c in real
         for t in targets
     ]
@@ -185,6 +228,7 @@ def _part_params(config: pytest.Config, name: str, cells: tuple[matrix.Cell, ...
     for part in ("fast", "slow"):
         if common_keys(name, cells, trajectories, part):
             marks = [pytest.mark.slow] if part == "slow" else []
+            marks.append(group(cells[0]))
             out.append(pytest.param((name, *cells, part), id=id_ + ("-slow" if part == "slow" else ""), marks=marks))
     return out
 
@@ -212,23 +256,21 @@ def _generate_case_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def values(request: pytest.FixtureRequest) -> dict[Any, dict[tuple[str, str], float | str]]:
-    """Every (case, cell)'s values, computed once, in worker processes started by pytest_configure."""
-    return request.config._matrix.result().values
+def values(request: pytest.FixtureRequest) -> MatrixValues:
+    """(case, cell) -> every value of that cell, its backend computed once in the run."""
+    return request.config._matrix
 
 
 @pytest.fixture(scope="session")
-def exact(request: pytest.FixtureRequest) -> dict[str, dict[str, dict[tuple[str, str], Any]]]:
-    """case -> dtype -> the exact value of every target (computed by a thread pytest_configure started)."""
-    request.config._exact_thread.join()
-    return request.config._exact
+def exact(request: pytest.FixtureRequest) -> ByCase:
+    """case -> dtype -> the exact value of every target."""
+    return ByCase(request.config._matrix, "exact")
 
 
 @pytest.fixture(scope="session")
-def allowed(request: pytest.FixtureRequest) -> dict[str, dict[str, dict[tuple[str, str], Any]]]:
+def allowed(request: pytest.FixtureRequest) -> ByCase:
     """case -> dtype -> how far every target may be from exact (reference/tolerance.py)."""
-    request.config._exact_thread.join()
-    return request.config._allowed
+    return ByCase(request.config._matrix, "allowed")
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ import pytest
 from bpcheck import bench
 from bpcheck.cli import main
 
+#: Its module-scoped fixtures are computed once: pytest-xdist (--dist loadgroup) keeps the file in one worker.
+pytestmark = pytest.mark.xdist_group("bench")
+
 NAMES = ["reference", "numpy"]
 
 

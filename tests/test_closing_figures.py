@@ -14,6 +14,9 @@ from bpcheck.reference.oracle import exact_after
 from bpcheck.reference.quantities import split_trajectory_name
 from bpcheck.reference.trace import forward, train
 
+#: Its module-scoped fixtures are computed once: pytest-xdist (--dist loadgroup) keeps the file in one worker.
+pytestmark = pytest.mark.xdist_group("closing-figures")
+
 CASE = load_case("mazur-2015")
 CLOSING = [f for f in CASE.published if split_trajectory_name(f.quantity)]
 

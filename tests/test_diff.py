@@ -21,6 +21,9 @@ from bpcheck.reference.ulps import ulp
 from bpcheck.reporting import diff, environment, results
 from bpcheck.reporting.report import BASELINE
 
+#: Its module-scoped fixtures are computed once: pytest-xdist (--dist loadgroup) keeps the file in one worker.
+pytestmark = pytest.mark.xdist_group("diff")
+
 
 def _judge(request, case, cell, t, value, exact) -> Record:
     k = (t.quantity, t.config)

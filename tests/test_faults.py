@@ -40,6 +40,9 @@ from bpcheck.reference.trace import train
 from bpcheck.reference.ulps import largest, ulp, ulps
 from tests import faulty_plugins as fp
 
+#: Its module-scoped fixtures are computed once: pytest-xdist (--dist loadgroup) keeps the file in one worker.
+pytestmark = pytest.mark.xdist_group("faults")
+
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "overflow_cases"
 POST = load_case("mazur-2015")

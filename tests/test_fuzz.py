@@ -30,6 +30,8 @@ from bpcheck.reference.case import CASES_DIR
 MAIN = tomllib.loads((CASES_DIR / "mazur-2015.toml").read_text(encoding="utf-8"))
 #: How many inputs each fuzz test generated in this session (conftest prints them).
 GENERATED: Counter[str] = Counter()
+#: Under pytest-xdist (--dist loadgroup) this file runs in one worker, so the floor's test sees the count.
+pytestmark = pytest.mark.xdist_group("fuzz")
 #: The default profile's floor over the three tests together (issue 12: at least 200).
 MIN_EXAMPLES = 200
 PER_TEST = 80  # x 3 tests = 240 >= MIN_EXAMPLES

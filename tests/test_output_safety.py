@@ -672,7 +672,7 @@ def test_bpcheck_sh_resolves_relative_paths_in_the_callers_folder(script):
     listed = sh(script, "verify", "--list", "--case", "cases/mine.toml")
     assert listed.returncode == 0 and "xor-h3" in listed.stdout, listed.stderr
     assert sh(script, "test", "-q").returncode == 0  # the tests still run in the checkout
-    assert calls(script) == [f"python in {script['box']}: -m pytest -q"]
+    assert calls(script) == [f"python in {script['box']}: -m pytest -n auto -q"]
 
 
 def test_ci_installs_the_browser_first_and_only_warns_when_it_cannot(script):

@@ -3,6 +3,7 @@ quantities each mistake touches, and pass elsewhere."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.broken_backends import BROKEN
+
+#: Its module-scoped fixtures are computed once: pytest-xdist (--dist loadgroup) keeps the file in one worker.
+pytestmark = pytest.mark.xdist_group("self-check")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +43,7 @@ def start_broken_run() -> subprocess.Popen[str]:
 
 @pytest.fixture(scope="module")
 def broken_run(request: pytest.FixtureRequest) -> tuple[int, set[str], str]:
+    open("/tmp/br.log", "a").write(f"{os.getpid()} {request.node.nodeid}\n")
     proc = getattr(request.config, "_broken_run", None) or start_broken_run()
     out, _ = proc.communicate(timeout=300)
     failed = set(re.findall(r"^FAILED tests/test_matrix.py::(\S+)", out, re.MULTILINE))

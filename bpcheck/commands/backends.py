@@ -8,7 +8,6 @@ package metadata, with its version and, for what is missing, the pip extra that 
 from __future__ import annotations
 
 import argparse
-from importlib import metadata
 
 from bpcheck import backends as registry
 from bpcheck.backends.declarations import Declaration
@@ -24,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     for name in registry.names():
         decl = registry.declaration(name)
-        found = _installed(decl)
+        found = registry.installed(decl)
         if args.probe:
             state = registry.status(name)
         elif None in found.values():
@@ -43,14 +42,3 @@ def _unprobed(name: str, decl: Declaration) -> str:
     if name in registry.bundled():
         return "available"  # needs nothing beyond bpcheck's own dependencies
     return f"registered: {registry.factory_path(name) or 'a factory'} (--probe loads it)"
-
-
-def _installed(decl: Declaration) -> dict[str, str | None]:
-    """Each distribution the backend needs, with its installed version or None."""
-    out: dict[str, str | None] = {}
-    for dist in decl.distributions:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
