@@ -3,7 +3,6 @@ quantities each mistake touches, and pass elsewhere."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -43,7 +42,6 @@ def start_broken_run() -> subprocess.Popen[str]:
 
 @pytest.fixture(scope="module")
 def broken_run(request: pytest.FixtureRequest) -> tuple[int, set[str], str]:
-    open("/tmp/br.log", "a").write(f"{os.getpid()} {request.node.nodeid}\n")
     proc = getattr(request.config, "_broken_run", None) or start_broken_run()
     out, _ = proc.communicate(timeout=300)
     failed = set(re.findall(r"^FAILED tests/test_matrix.py::(\S+)", out, re.MULTILINE))
