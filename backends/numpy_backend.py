@@ -12,6 +12,7 @@ f and f' are the numpy ops of reference/activations.py.
 
 from __future__ import annotations
 
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,24 @@ def _bias(b: Any, n: int) -> Any:
     return b if b.size else np.zeros(n, dtype=b.dtype)
 
 
+@cache
+def _layer_ops(kinds: tuple[str, ...], softmax: bool) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Each layer's f and f' as `op(z)` and `op(z, out)` (f softmax at a softmax output), looked
+    up once per network (by its activations: a Spec hashes slower)."""
+    acts = [activations.get(kind) for kind in kinds]
+    f = [partial(a.ops["numpy"], np) for a in acts]
+    if softmax:
+        f[-1] = _softmax
+    return tuple(f), tuple(partial(a.derivative_ops["numpy"], np) for a in acts)
+
+
+_BIAS_GRADIENTS = {
+    "none": lambda per_neuron: per_neuron[:0],
+    "shared-per-layer": lambda per_neuron: per_neuron.sum(keepdims=True),
+    "per-neuron": lambda per_neuron: per_neuron,
+}
+
+
 def equations(
     spec: mlp.Spec,
     x: Any,
@@ -77,17 +96,18 @@ def equations(
     update_biases: bool,
     full: bool = True,
 ) -> dict[str, Any]:
-    """One training step. With full=False only what an update needs."""
+    """One training step. With full=False only what an update needs (no bias gradients when
+    the biases stay)."""
     depth = len(w)
+    f, df = _layer_ops(spec.activations, spec.loss == "softmax-ce")
     zs, acts = [], [x]
     for l in range(depth):
         z = acts[-1] @ w[l].T + _bias(b[l], w[l].shape[0])
-        last = l == depth - 1
         zs.append(z)
-        acts.append(_softmax(z) if last and spec.loss == "softmax-ce" else activate(spec.activations[l], z))
+        acts.append(f[l](z))
     e_o = errors(spec.loss, zs[-1], acts[-1], t)
-    r = x.dtype.type(1 / len(x)) if spec.reduction == "mean" else x.dtype.type(1)
-    e_total = e_o.sum() * r if spec.reduction == "mean" else e_o.sum()
+    r = x.dtype.type(1 / len(x)) if spec.reduction == "mean" else None  # None: a sum, nothing to scale
+    e_total = e_o.sum() if r is None else e_o.sum() * r
     d_outs: list[Any] = [None] * depth
     dout_dnets: list[Any] = [None] * depth
     deltas: list[Any] = [None] * depth
@@ -95,25 +115,27 @@ def equations(
     new_w, new_b = list(w), list(b)
     grad_w: list[Any] = [None] * depth
     grad_b: list[Any] = [None] * depth
+    bias_gradient = _BIAS_GRADIENTS[spec.bias] if full or update_biases else None
     for l in range(depth - 1, -1, -1):
         z, a_l = zs[l], acts[l + 1]
         if l == depth - 1 and spec.loss in mlp.LOGIT_LOSSES:
-            deltas[l] = r * (a_l * t.sum(axis=1, keepdims=True) - t if spec.loss == "softmax-ce" else a_l - t)
+            d = a_l * t.sum(axis=1, keepdims=True) - t if spec.loss == "softmax-ce" else a_l - t
+            deltas[l] = d if r is None else r * d
         else:
             if l == depth - 1:
-                d_outs[l] = r * (-(t - a_l) if spec.loss == "half-sse" else -2 * (t - a_l) / a_l.shape[1])
+                d = -(t - a_l) if spec.loss == "half-sse" else -2 * (t - a_l) / a_l.shape[1]
+                d_outs[l] = d if r is None else r * d
             else:
                 w_seen[l + 1] = new_w[l + 1] if output_first else w[l + 1]
                 d_outs[l] = deltas[l + 1] @ w_seen[l + 1]
-            dout_dnets[l] = derivative(spec.activations[l], z, a_l)
+            dout_dnets[l] = df[l](z, a_l)
             deltas[l] = d_outs[l] * dout_dnets[l]
         grad_w[l] = deltas[l].T @ acts[l]
-        per_neuron = deltas[l].sum(axis=0)
-        grad_b[l] = {"none": per_neuron[:0], "shared-per-layer": per_neuron.sum(keepdims=True)}.get(
-            spec.bias, per_neuron
-        )
         new_w[l] = w[l] - eta * grad_w[l]
-        new_b[l] = b[l] - eta * grad_b[l] if update_biases else b[l]
+        if bias_gradient:
+            grad_b[l] = bias_gradient(deltas[l].sum(axis=0))
+            if update_biases:
+                new_b[l] = b[l] - eta * grad_b[l]
     out = {"e_total": e_total, "new_w": new_w, "new_b": new_b}
     if full:
         out.update(

@@ -177,15 +177,15 @@ class TorchBackend(StepBackend):
         linears = None
         if config.update_order == "output-first":
             linears = [self.pieces.linear] + [lambda a, wl, bl: _OutputFirst.apply(a, wl, bl, eta)] * (len(w) - 1)
+        one = torch.ones((), dtype=x.dtype, device=device)  # dE_total/dE_total: once, not per step by autograd.grad
         losses = []
         for _ in range(steps):
             zs, acts = forward(spec, x, w, b, self.pieces, linears)
             e_total = loss(spec, zs, acts, t, self.pieces)[1]
-            grads = torch.autograd.grad(e_total, leaves)
-            with torch.no_grad():
-                for leaf, g in zip(leaves, grads):
-                    leaf.sub_(eta * g)
-            losses.append(e_total.detach())
+            grads = torch.autograd.grad(e_total, leaves, one)
+            for leaf, g in zip(leaves, grads):
+                leaf.detach().sub_(eta * g)  # in place on the leaf's values; g has no graph, so nothing is recorded
+            losses.append(e_total.detach())  # stacked once at the end: no .item() per step
         check_dtype(self.name, str(w[0].dtype).removeprefix("torch."), dtype)
         named = named_parameters(case, w, b, lambda v: v.detach().tolist())
         return Training(named, torch.stack(losses).tolist() if losses else [])

@@ -82,8 +82,9 @@ def _sigmoid(net: Num, a: Arithmetic) -> Num:
 
 
 def _numpy_sigmoid(np: Any, z: Any) -> Any:
+    """1 / (1 + e) where z >= 0, else e / (1 + e), with e = exp(-|z|): each quotient computed once."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return np.where(z >= 0, 1, e) / (1 + e)
 
 
 SIGMOID = Activation(
