@@ -46,7 +46,7 @@ fi
 case "${1:-}" in
   test) shift; cd "$HERE"; exec "$VENV/bin/python" -m pytest -n auto "$@" ;;
   test-slow) shift; cd "$HERE"; exec "$VENV/bin/python" -m pytest -n auto -m slow "$@" ;;
-  timings) shift; cd "$HERE"; exec "$VENV/bin/python" benchmarks/quickstart.py "$@" ;;
+  timings) shift; cd "$HERE"; exec "$VENV/bin/python" benchmarks/timings.py "$@" ;;
   "") exec "$VENV/bin/bpcheck" --help ;;
   *) exec "$VENV/bin/bpcheck" "$@" ;;
 esac

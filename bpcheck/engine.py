@@ -593,7 +593,8 @@ def _compute_share(
 def _costs(
     cases: list[Case], names: list[str], trajectories: bool, part: str, curve: CurvePlan | None
 ) -> dict[str, float]:
-    """Rough seconds per backend and dtype for its selected targets (bpcheck/cost.py)."""
+    """Rough seconds per backend and dtype for its selected targets (bpcheck/cost.py), without
+    the framework's import (`_plan` counts that once per family and share)."""
     out = {name: 0.0 for name in names}
     for name in names:
         for case in cases:
@@ -604,23 +605,36 @@ def _costs(
                 out[name] += cost.estimate(name, [n for _, n in runs])
         if curve and cost.in_part(name, curve.steps, part):
             out[name] += cost.estimate(name, [curve.steps])
-        if out[name]:
-            out[name] += cost.import_seconds(name) / 2  # once per worker; ~2 units a backend
     return out
 
 
 def _plan(units: list[_Unit], jobs: int, costs: dict[str, float]) -> list[list[_Unit]]:
-    """Split units into `jobs` shares of similar cost, keeping a backend's units in one share
-    (one framework import per worker) unless they outweigh half a share."""
+    """Split units into `jobs` shares of similar cost, longest first. A framework family's units
+    (torch, torch-func) stay in one share, so its import is paid once (counted once per share);
+    only a family whose work, imports aside, outweighs a fair share is split (by backend, then by
+    dtype), since each share it is split into imports the framework again."""
     if jobs <= 1:
         return [units]
-    cost_of = lambda us: sum(costs.get(name_of(u.backend), 1.0) * len(u.dtypes) for u in us)
-    groups: dict[str, list[_Unit]] = {}
-    for u in units:
-        groups.setdefault(name_of(u.backend), []).append(u)
+    family = lambda u: backends.declared(name_of(u.backend)).family  # noqa: E731
+    work = lambda us: sum(costs.get(name_of(u.backend), 1.0) * len(u.dtypes) for u in us)  # noqa: E731
+    imports = lambda us: sum(cost.import_seconds(name_of(u.backend)) for u in {family(u): u for u in us}.values())  # noqa: E731
+    cost_of = lambda us: work(us) + imports(us) if any(costs.get(name_of(u.backend), 1.0) for u in us) else 0.0  # noqa: E731
     fair = cost_of(units) / jobs
-    pieces = [p for g in groups.values() for p in ([g] if cost_of(g) <= fair / 2 else [[u] for u in g])]
+
+    def pieces(group: list[_Unit], by: Callable[[_Unit], Any]) -> list[list[_Unit]]:
+        split: dict[Any, list[_Unit]] = {}
+        for u in group:
+            split.setdefault(by(u), []).append(u)
+        return list(split.values())
+
+    out: list[list[_Unit]] = []
+    for fam in pieces(units, family):
+        if work(fam) <= fair:
+            out.append(fam)
+            continue
+        for one in pieces(fam, lambda u: name_of(u.backend)):
+            out += [one] if work(one) <= fair else [[u] for u in one]
     shares: list[list[_Unit]] = [[] for _ in range(jobs)]
-    for piece in sorted(pieces, key=cost_of, reverse=True):
+    for piece in sorted(out, key=cost_of, reverse=True):
         min(shares, key=cost_of).extend(piece)
     return [s for s in shares if s]
