@@ -11,8 +11,8 @@ the `slow` mark: the default run (`-m "not slow"`, pyproject.toml) leaves them o
 `pytest -m slow` runs only them; only the part selected is computed.
 
 Parallel runs use pytest-xdist (`./bpcheck.sh test` is `pytest -n auto`; `--dist loadgroup` is in
-pyproject.toml): a backend's tests form its framework's group, so one worker imports it, and
-tests/matrix_values.py computes each backend once in the run, shared between the workers.
+pyproject.toml): a backend's tests form a group, so one worker imports its framework, and
+tests/matrix_values.py computes each backend's values once in the run, shared between the workers.
 """
 
 from __future__ import annotations
@@ -95,9 +95,19 @@ def _shared_folder(config: pytest.Config) -> Path | None:
     return folder
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without xdist, the self-check's own pytest starts now, to run beside the suite (under
-    xdist the worker that runs it starts it: every worker collects every test)."""
+    """A test parametrized by a bundled backend (or its module, `torch_backend`) joins that
+    backend's xdist group, so its framework is imported in the worker that computes the backend.
+    Without xdist, the self-check's own pytest starts now, to run beside the suite (under xdist
+    the worker that runs it starts it: every worker collects every test)."""
+    modules = {name.replace("-", "_") + "_backend": name for name in matrix.BUNDLED}
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        named = [modules.get(v, v) for v in params.values() if isinstance(v, str)]
+        found = next((n for n in named if n in matrix.BUNDLED), None)
+        if found and not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(found))
     if hasattr(config, "workerinput") or config._matrix.shared is not None:
         return
     if any(item.path.name == "test_self_check.py" for item in items):
@@ -183,8 +193,10 @@ def _cells(config: pytest.Config) -> list[Any]:
 
 
 def group(cell: matrix.Cell) -> Any:
-    """The xdist group of a cell's tests: its framework's, so one worker imports it."""
-    return pytest.mark.xdist_group(backends.declared(cell.backend).family)
+    """The xdist group of a cell's tests: its backend's, so one worker computes it; a backend slow
+    as a whole (torch-compile) is split by dtype, so that two workers can share it."""
+    slow = backends.declared(cell.backend).slow_reason
+    return pytest.mark.xdist_group(f"{cell.backend}-{cell.dtype}" if slow else cell.backend)
 
 
 def _pairs(real: list[matrix.Cell]) -> list[tuple[matrix.Cell, matrix.Cell]]:

@@ -1,14 +1,14 @@
-"""The matrix's values for the test session: each backend's computed once per run, when a test
-first asks for it.
+"""The matrix's values for the test session: each backend's, a dtype at a time, computed once per
+run, when a test first asks for it.
 
-Without pytest-xdist (`-n 0`) a backend's values are computed in this process the first time a
-test needs them and kept. Under pytest-xdist the workers share a folder the controller made for
-the run: the first worker to need a backend takes its lock, computes it (bpcheck.engine, in its
-own process, one framework import) and writes the values there; any other worker that needs it
-(a pair of backends, the baseline diff) waits on the lock and reads them. So a backend is
-computed once in the whole run, whatever `-n` is, and a worker imports only the frameworks it
-computes. Exact values and allowances are computed once per process, from the oracle's disk cache
-(under xdist one worker at a time per case, so a cold cache is filled once).
+Without pytest-xdist (`-n 0`) a backend's values in a dtype are computed in this process the
+first time a test needs them and kept. Under pytest-xdist the workers share a folder the
+controller made for the run: the first worker to need them takes their lock, computes them
+(bpcheck.engine, in its own process) and writes them there; any other worker that needs them (a
+pair of backends, the baseline diff) waits on the lock and reads them. So each is computed once
+in the whole run, whatever `-n` is, and a worker imports only the frameworks it computes. Exact
+values and allowances are computed once per process, from the oracle's disk cache (under xdist
+one worker at a time per case, so a cold cache is filled once).
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ from bpcheck.reference.store import write_atomically
 
 @dataclass(frozen=True)
 class BackendValues:
-    """One backend's probe (status, devices) and its values of every case, cell by cell."""
+    """One backend's probe (status, devices) and its values of every case in one dtype, cell by cell."""
 
     probe: engine.Probe
     values: dict[tuple[str, Cell], engine.Values]
 
 
 class MatrixValues(Mapping[tuple[str, Cell], engine.Values]):
-    """(case name, cell) -> that cell's values, computed lazily a backend at a time. A cell its
-    backend could not compute here (the framework failed to load, the device is absent) skips
+    """(case name, cell) -> that cell's values, computed lazily a backend and dtype at a time. A
+    cell its backend could not compute here (the framework failed to load, the device is absent) skips
     the asking test with the reason."""
 
     def __init__(self, cases: Sequence[Case], names: Sequence[str], trajectories: bool, part: str, shared: Path | None):
@@ -50,21 +50,22 @@ class MatrixValues(Mapping[tuple[str, Cell], engine.Values]):
         self._exact: dict[str, dict[str, Any]] = {}
         self._allowed: dict[str, dict[str, Any]] = {}
 
-    def backend(self, name: str) -> BackendValues:
-        """Every case and dtype of one backend, computed once in the run."""
-        if name not in self._done:
-            with self._lock(name):
-                found = self._read(name)
+    def unit(self, name: str, dtype: str) -> BackendValues:
+        """Every case of one backend in one dtype, computed once in the run."""
+        key = f"{name}-{dtype}"
+        if key not in self._done:
+            with self._lock(key):
+                found = self._read(key)
                 if found is None:
-                    found = self._compute(name)
+                    found = self._compute(name, dtype)
                     if self.shared is not None:
-                        write_atomically(self.shared / f"{name}.pickle", pickle.dumps(found))
-            self._done[name] = found
-        return self._done[name]
+                        write_atomically(self.shared / f"{key}.pickle", pickle.dumps(found))
+            self._done[key] = found
+        return self._done[key]
 
     def __getitem__(self, key: tuple[str, Cell]) -> engine.Values:
         case, cell = key
-        found = self.backend(cell.backend)
+        found = self.unit(cell.backend, cell.dtype)
         if found.probe.status != "available":
             pytest.skip(f"{cell.backend} {found.probe.status}")
         if key not in found.values:
@@ -75,10 +76,11 @@ class MatrixValues(Mapping[tuple[str, Cell], engine.Values]):
 
     def __iter__(self) -> Iterator[tuple[str, Cell]]:
         for name in self.names:
-            yield from self.backend(name).values
+            for dtype in matrix.DTYPES:
+                yield from self.unit(name, dtype).values
 
     def __len__(self) -> int:
-        return sum(len(self.backend(name).values) for name in self.names)
+        return sum(1 for _ in self)
 
     def exact(self, case: str) -> dict[str, Any]:
         """dtype -> the exact value of every target of `case`."""
@@ -108,13 +110,13 @@ class MatrixValues(Mapping[tuple[str, Cell], engine.Values]):
         found: BackendValues = pickle.loads(path.read_bytes())  # written by this run's own workers
         return found
 
-    def _compute(self, name: str) -> BackendValues:
-        run = engine.Engine(self.cases, [name], matrix.DTYPES, jobs=1, trajectories=self.trajectories, part=self.part)
+    def _compute(self, name: str, dtype: str) -> BackendValues:
+        run = engine.Engine(self.cases, [name], [dtype], jobs=1, trajectories=self.trajectories, part=self.part)
         probe = run.probes()[name]
         found = BackendValues(probe, run.result().values)
         if log := os.environ.get("BPCHECK_COMPUTED_LOG"):  # tests/test_parallel.py counts the computations
             with open(log, "a", encoding="utf-8") as f:
-                f.write(f"{name} {os.getpid()}\n")
+                f.write(f"{name} {dtype} {os.getpid()}\n")
         return found
 
 

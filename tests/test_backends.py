@@ -85,6 +85,7 @@ def test_bundled_backends_implement_the_protocol(name):
     assert isinstance(b, Backend) and all(callable(getattr(b, m)) for m in METHODS)
 
 
+@pytest.mark.xdist_group("jax-jit")  # with its backend's tests: one import of the framework
 def test_jax_refuses_float64_when_x64_is_off():
     """JAX without jax_enable_x64 would silently compute in float32: the backend says so."""
     jax = pytest.importorskip("jax")
@@ -103,6 +104,7 @@ def test_jax_refuses_float64_when_x64_is_off():
         jax.config.update("jax_enable_x64", True)
 
 
+@pytest.mark.xdist_group("tensorflow")  # with its backend's tests: one import of the framework
 def test_tensorflow_runs_with_tf32_off_and_an_exact_leaky_relu_slope():
     """TF32 is switched off at load; tf.nn.leaky_relu keeps its slope as a float32 attribute
     (so in float64 it is 0.009999999776482582): the backend's leaky ReLU uses 0.01 itself."""
@@ -119,6 +121,7 @@ def test_tensorflow_runs_with_tf32_off_and_an_exact_leaky_relu_slope():
     assert float(tf.nn.leaky_relu(z, 0.01)[0]) == float(tf.constant(-0.01, tf.float32))  # the quirk
 
 
+@pytest.mark.xdist_group("autograd")  # with its backend's tests: one import of the framework
 def test_autograd_refuses_float64_leaking_into_float32(monkeypatch):
     """anp.where's gradient is float64 whatever its input: a float32 step that used it would
     be computed partly in float64. The dtype check sees every array, so it says so."""

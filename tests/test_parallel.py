@@ -1,6 +1,6 @@
 """The suite under pytest-xdist: `--dist loadgroup` keeps a group in one worker (a pytest or
 pytest-xdist upgrade that breaks it would otherwise only make the suite slower, silently), and
-each backend's values are computed once in the run, whichever worker asks first."""
+each backend's values in each dtype are computed once in the run, whichever worker asks first."""
 
 from __future__ import annotations
 
@@ -55,5 +55,5 @@ def test_each_backend_is_computed_once_in_the_run(workers: str, tmp_path: Path) 
     args = ["-n", workers, "--backends=reference,numpy", "--cases=xor-h2,batch-sum", "--no-trajectories"]
     done = _pytest([*args, "tests/test_cases.py", "tests/test_matrix.py"], ROOT, {"BPCHECK_COMPUTED_LOG": str(log)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    computed = Counter(line.split()[0] for line in log.read_text().splitlines())
-    assert computed == {"reference": 1, "numpy": 1}, computed
+    computed = Counter(tuple(line.split()[:2]) for line in log.read_text().splitlines())
+    assert computed == {(b, dt): 1 for b in ("reference", "numpy") for dt in ("float64", "float32")}, computed
