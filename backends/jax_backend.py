@@ -92,6 +92,39 @@ def _train_scan(
     return jax.lax.scan(step, params, None, length=steps)
 
 
+@jax.custom_vjp
+def _output_first(a: Any, w: Any, b: Any, eta: Any) -> Any:
+    """z = a W^T + b, whose VJP hands the layer below delta backpropagated through the *updated*
+    W+ = W - eta dE/dW (as the torch backend's _OutputFirst): an output-first step in one backwards
+    pass. The VJP is JAX's transpose of the products functional.trace differentiates, so a step
+    computes the very numbers its output-first pieces do."""
+    return functional.linear(a, w, b)
+
+
+def _output_first_fwd(a: Any, w: Any, b: Any, eta: Any) -> tuple[Any, tuple[Any, ...]]:
+    return functional.linear(a, w, b), (a, w, b, eta)
+
+
+def _output_first_bwd(saved: tuple[Any, ...], delta: Any) -> tuple[Any, ...]:
+    """net is linear in (W, b), and in a but for + b (whose transpose hands delta on as it is)."""
+    a, w, b, eta = saved
+    grad_w, grad_b = jax.linear_transpose(lambda wl, bl: functional.linear(a, wl, bl), w, b)(delta)
+    updated = w - eta * grad_w
+    (down,) = jax.linear_transpose(lambda o: o @ updated.T, a)(delta)
+    return down, grad_w, grad_b, jnp.zeros_like(eta)
+
+
+_output_first.defvjp(_output_first_fwd, _output_first_bwd)
+
+
+def _output_first_step(spec: mlp.Spec, x: Any, t: Any, w: list[Any], b: list[Any], eta: Any, *_: Any) -> dict[str, Any]:
+    """An output-first training step (functional.update's `step`) as one value_and_grad."""
+    linears = [functional.linear] + [lambda a, wl, bl: _output_first(a, wl, bl, eta)] * (len(w) - 1)
+    loss = lambda w, b: functional.e_from_out(OPS, spec, -1, x, w, b, t, linears)
+    e_total, (g_w, g_b) = OPS.value_and_grad(loss)(w, b)
+    return {"e_total": e_total, "grad_b": g_b, "new_w": [v - eta * g for v, g in zip(w, g_w)]}
+
+
 def _train_eager(
     spec: mlp.Spec,
     params: Any,
@@ -105,7 +138,9 @@ def _train_eager(
 ) -> Any:
     losses = []
     for _ in range(steps):
-        params, e_total = functional.update(OPS, spec, params, x, t, eta, output_first, update_biases, bias_mask)
+        params, e_total = functional.update(
+            OPS, spec, params, x, t, eta, output_first, update_biases, bias_mask, _output_first_step
+        )
         losses.append(e_total)
     return params, jnp.stack(losses) if losses else jnp.zeros((0,), x.dtype)
 
