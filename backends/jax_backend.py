@@ -1,7 +1,7 @@
 """`jax` and `jax-jit`: the network in JAX (backends/functional.py), every derivative from
-jax.grad / jax.vjp. `jax` runs it eagerly, op by op; `jax-jit` jit-compiles the traced step and
-runs N-step training as one compiled `lax.scan` (XLA may fuse and reorder, so the two can round
-differently).
+jax.grad / jax.vjp. `jax` runs it eagerly, op by op (training traces its step once and runs it op
+by op, see _train_eager); `jax-jit` jit-compiles the traced step and runs N-step training as one
+compiled `lax.scan` (XLA may fuse and reorder, so the two can round differently).
 
 JAX computes in float32 unless `jax_enable_x64` is on, silently: asking for float64 would
 quietly give float32 numbers. This backend switches 64-bit mode on when it loads, checks that
@@ -139,7 +139,7 @@ def _train_eager(
     """A Python loop of eager steps. The step, jax.value_and_grad of E_total (output-first: through
     `_output_first`), is traced once by jax.make_jaxpr, and each step runs that program op by op
     (jax.core.eval_jaxpr): every primitive dispatched on its own, as eager JAX runs it, without
-    differentiating the same function anew each step (~10x the cost of the ops themselves)."""
+    differentiating the same function anew each step (3-10x the cost of its ops)."""
     if not steps:
         return params, np.zeros((0,), x.dtype)
     one = lambda p, x, t, eta: functional.update(
