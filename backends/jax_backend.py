@@ -1,7 +1,7 @@
 """`jax` and `jax-jit`: the network in JAX (backends/functional.py), every derivative from
-jax.grad / jax.vjp. `jax` runs it eagerly, op by op; `jax-jit` jit-compiles the traced step and
-runs N-step training as one compiled `lax.scan` (XLA may fuse and reorder, so the two can round
-differently).
+jax.grad / jax.vjp. `jax` runs it eagerly, op by op (training traces its step once and runs it op
+by op, see _train_eager); `jax-jit` jit-compiles the traced step and runs N-step training as one
+compiled `lax.scan` (XLA may fuse and reorder, so the two can round differently).
 
 JAX computes in float32 unless `jax_enable_x64` is on, silently: asking for float64 would
 quietly give float32 numbers. This backend switches 64-bit mode on when it loads, checks that
@@ -12,7 +12,6 @@ it took effect, and refuses float64 (DtypeError) if it did not. Matrix products 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -24,6 +23,7 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
 
 from bpcheck.backends import functional
 from bpcheck.backends.base import StepBackend, as_trace, named_parameters, parameter_lists
@@ -53,9 +53,7 @@ _persistent_cache()
 
 def x64_enabled() -> bool:
     """Whether JAX really computes in float64 now (the flag can be forced off by the user)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the "float64 is not available" warning is our answer
-        return jnp.zeros((), jnp.float64).dtype == jnp.float64
+    return bool(jax.dtypes.canonicalize_dtype(np.float64) == np.float64)
 
 
 def _value_and_grad(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,6 +92,39 @@ def _train_scan(
     return jax.lax.scan(step, params, None, length=steps)
 
 
+@jax.custom_vjp
+def _output_first(a: Any, w: Any, b: Any, eta: Any) -> Any:
+    """z = a W^T + b, whose VJP hands the layer below delta backpropagated through the *updated*
+    W+ = W - eta dE/dW (as the torch backend's _OutputFirst): an output-first step in one backwards
+    pass. The VJP is JAX's transpose of the products functional.trace differentiates, so a step
+    computes the very numbers its output-first pieces do."""
+    return functional.linear(a, w, b)
+
+
+def _output_first_fwd(a: Any, w: Any, b: Any, eta: Any) -> tuple[Any, tuple[Any, ...]]:
+    return functional.linear(a, w, b), (a, w, b, eta)
+
+
+def _output_first_bwd(saved: tuple[Any, ...], delta: Any) -> tuple[Any, ...]:
+    """net is linear in (W, b), and in a but for + b (whose transpose hands delta on as it is)."""
+    a, w, b, eta = saved
+    grad_w, grad_b = jax.linear_transpose(lambda wl, bl: functional.linear(a, wl, bl), w, b)(delta)
+    updated = w - eta * grad_w
+    (down,) = jax.linear_transpose(lambda o: o @ updated.T, a)(delta)
+    return down, grad_w, grad_b, jnp.zeros_like(eta)
+
+
+_output_first.defvjp(_output_first_fwd, _output_first_bwd)
+
+
+def _output_first_step(spec: mlp.Spec, x: Any, t: Any, w: list[Any], b: list[Any], eta: Any, *_: Any) -> dict[str, Any]:
+    """An output-first training step (functional.update's `step`) as one value_and_grad."""
+    linears = [functional.linear] + [lambda a, wl, bl: _output_first(a, wl, bl, eta)] * (len(w) - 1)
+    loss = lambda w, b: functional.e_from_out(OPS, spec, -1, x, w, b, t, linears)
+    e_total, (g_w, g_b) = OPS.value_and_grad(loss)(w, b)
+    return {"e_total": e_total, "grad_b": g_b, "new_w": [v - eta * g for v, g in zip(w, g_w)]}
+
+
 def _train_eager(
     spec: mlp.Spec,
     params: Any,
@@ -105,11 +136,22 @@ def _train_eager(
     update_biases: Any,
     bias_mask: tuple[bool, ...],
 ) -> Any:
+    """A Python loop of eager steps. The step, jax.value_and_grad of E_total (output-first: through
+    `_output_first`), is traced once by jax.make_jaxpr, and each step runs that program op by op
+    (jax.core.eval_jaxpr): every primitive dispatched on its own, as eager JAX runs it, without
+    differentiating the same function anew each step (3-10x the cost of its ops)."""
+    if not steps:
+        return params, np.zeros((0,), x.dtype)
+    one = lambda p, x, t, eta: functional.update(
+        OPS, spec, p, x, t, eta, output_first, update_biases, bias_mask, _output_first_step
+    )
+    step = jax.make_jaxpr(one)(params, x, t, eta)
+    flat, tree = jax.tree.flatten(params)
     losses = []
     for _ in range(steps):
-        params, e_total = functional.update(OPS, spec, params, x, t, eta, output_first, update_biases, bias_mask)
+        *flat, e_total = jax.core.eval_jaxpr(step.jaxpr, step.consts, *flat, x, t, eta)
         losses.append(e_total)
-    return params, jnp.stack(losses) if losses else jnp.zeros((0,), x.dtype)
+    return jax.tree.unflatten(tree, flat), np.stack([np.asarray(e) for e in losses])
 
 
 def _tolist(v: Any) -> Any:
@@ -127,46 +169,53 @@ class JaxBackend(StepBackend):
     def accelerator_missing(self) -> str:
         return f"no GPU here: jax.devices() is {[str(d) for d in jax.devices()]} (jaxlib {jax.__version__})"
 
-    def _arrays(self, case: Case, params: dict[str, float], dtype: str, device: str) -> tuple[Any, ...]:
+    def _arrays(self, case: Case, params: dict[str, float], dtype: str) -> tuple[Any, ...]:
+        """x, t, w, b and eta as NumPy arrays of `dtype` (see _placed), and which layers have biases."""
         if dtype == "float64" and not x64_enabled():
             raise DtypeError(f"{self.name}: asked for float64 but jax_enable_x64 is off, so JAX computes in float32")
-        dev = jax.devices(device)[0]
-        put = lambda v: jax.device_put(jnp.asarray(v, dtype), dev)
-        lay = case.layout
         weights, biases = parameter_lists(case, params)
-        w = [put(rows) for rows in weights]
-        b = [put(values or [0.0]) for values in biases]
-        mask = tuple(bool(names) for names in lay.b)
-        return (
-            put([list(r) for r in case.inputs]),
-            put([list(r) for r in case.targets]),
-            w,
-            b,
-            put(case.learning_rate),
-            mask,
-        )
+        host = lambda v: np.asarray(v, dtype)
+        mask = tuple(bool(names) for names in case.layout.b)
+        w, b = [host(rows) for rows in weights], [host(values or [0.0]) for values in biases]
+        return host(case.inputs), host(case.targets), w, b, host(case.learning_rate), mask
+
+    def _placed(self, arrays: Any, device: Any) -> Any:
+        """The arrays on the device: eager ops need JAX arrays (NumPy's would compute in NumPy)."""
+        return jax.device_put(arrays, device)
 
     def _trace(self, case: Case, params: dict[str, float], config: Config, dtype: str, device: str) -> mlp.Trace:
-        x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
-        s = self._step(case.spec, x, t, w, b, eta, config.update_order == "output-first", config.update_biases, mask)
+        *arrays, mask = self._arrays(case, params, dtype)
+        dev = jax.devices(device)[0]
+        with jax.default_device(dev):
+            x, t, w, b, eta = self._placed(arrays, dev)
+            output_first = config.update_order == "output-first"
+            s = self._step(case.spec, x, t, w, b, eta, output_first, config.update_biases, mask)
         check_dtype(self.name, str(s["e_o"].dtype), dtype)
         return as_trace(s, case, _tolist)
 
     def train(
         self, case: Case, params: dict[str, float], config: Config, steps: int, dtype: str, device: str
     ) -> Training:
-        x, t, w, b, eta, mask = self._arrays(case, params, dtype, device)
-        (w, b), losses = self._train(
-            case.spec, (w, b), x, t, eta, steps, config.update_order == "output-first", config.update_biases, mask
-        )
+        *arrays, mask = self._arrays(case, params, dtype)
+        dev = jax.devices(device)[0]
+        with jax.default_device(dev):
+            x, t, w, b, eta = self._placed(arrays, dev)
+            output_first = config.update_order == "output-first"
+            (w, b), losses = self._train(case.spec, (w, b), x, t, eta, steps, output_first, config.update_biases, mask)
         check_dtype(self.name, str(losses.dtype), dtype)
         return Training(named_parameters(case, w, b, _tolist), losses.tolist())
 
 
 class JaxJitBackend(JaxBackend):
+    """One compiled program per call: the case's NumPy arrays go in as they are, the call placed by
+    jax.default_device (~20 us for all of them; a device_put costs ~30 us an array)."""
+
     name = "jax-jit"
     _step = staticmethod(_trace_jit)
     _train = staticmethod(_train_scan)
+
+    def _placed(self, arrays: Any, device: Any) -> Any:
+        return arrays
 
 
 def _gpus() -> list[Any]:

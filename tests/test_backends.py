@@ -104,6 +104,40 @@ def test_jax_refuses_float64_when_x64_is_off():
         jax.config.update("jax_enable_x64", True)
 
 
+@pytest.mark.parametrize(
+    "name, config",
+    [
+        pytest.param(n, c, marks=[pytest.mark.slow] if slow_reason("jax", None) else [])
+        for n, c in [("mazur-2015", "output-first"), ("deep-mixed", "output-first"), ("xor-h2", "plain")]
+    ],
+)
+def test_eager_jax_trains_with_the_numbers_of_its_eager_steps(name, config):
+    """Eager jax traces its training step once and runs it op by op, output-first through a custom
+    VJP: its losses and parameters are bit for bit those of functional.update run eagerly each step."""
+    if backends.status("jax") != "available":
+        pytest.skip(backends.status("jax"))
+    import jax
+
+    from bpcheck.backends import functional, jax_backend
+    from bpcheck.backends.base import named_parameters
+
+    case, b = load_case(name), backends.get("jax")
+    rule = case.configs[config]
+    output_first = rule.update_order == "output-first"
+    for dtype in ("float64", "float32"):
+        params = rounded_parameters(case, dtype)
+        trained = b.train(case, params, rule, 3, dtype, "cpu")
+        *arrays, mask = b._arrays(case, params, dtype)
+        x, t, w, bias, eta = jax.device_put(arrays, jax.devices("cpu")[0])
+        state, losses = (w, bias), []
+        for _ in range(3):
+            step = (jax_backend.OPS, case.spec, state, x, t, eta, output_first, rule.update_biases, mask)
+            state, e_total = functional.update(*step)
+            losses.append(float(e_total))
+        assert trained.losses == losses
+        assert trained.params == named_parameters(case, *state, jax_backend._tolist)
+
+
 @pytest.mark.xdist_group("tensorflow")  # with its backend's tests: one import of the framework
 def test_tensorflow_runs_with_tf32_off_and_an_exact_leaky_relu_slope():
     """TF32 is switched off at load; tf.nn.leaky_relu keeps its slope as a float32 attribute
