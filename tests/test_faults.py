@@ -517,11 +517,21 @@ def reaped():
 
 
 def _start(code: list[str], tmp_path: Path, **kwargs) -> tuple[subprocess.Popen[str], set[int]]:
-    """Starts bpcheck and waits until the sleeping plug-in is running; returns its children."""
+    """Starts bpcheck and waits until the sleeping plug-in is running; returns its children.
+    SIGINT is given back its default first, as a terminal's shell does: a pytest-xdist worker
+    ignores it, and an ignored SIGINT is inherited (Python then installs no KeyboardInterrupt)."""
     marker = tmp_path / "inside"
     env = {**os.environ, "BPCHECK_TEST_MARKER": str(marker)}
+    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
     proc = subprocess.Popen(
-        code, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+        code,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+        **kwargs,
     )
     deadline = time.monotonic() + 60
     while not marker.exists():

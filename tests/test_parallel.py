@@ -48,7 +48,8 @@ def test_a_group_runs_in_one_worker(tmp_path: Path) -> None:
     assert all(len(w) == 1 for w in workers.values()), f"a group ran in several workers: {workers}"
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.slow  # three pytest runs of a piece of the matrix: ~15 s
+@pytest.mark.parametrize("workers", ["0", "2", "4"])
 def test_each_backend_is_computed_once_in_the_run(workers: str, tmp_path: Path) -> None:
     """Pairs make a worker need another group's backend: it reads it rather than computing it."""
     log = tmp_path / "computed.txt"
