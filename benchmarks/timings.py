@@ -77,7 +77,7 @@ def measure(repeat: int, slow: bool) -> dict[str, Any]:
     runs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as here:
         runs["bpcheck backends"] = [seconds([bpcheck, "backends"], Path(here)) for _ in range(repeat)]
-        main = cold_and_warm([bpcheck, "run", "--case", "mazur-2015", "--force"], Path(here), repeat)
+        main = cold_and_warm([bpcheck, "run", "--case", "mazur-2015"], Path(here), repeat)
     suite = cold_and_warm([python, "-m", "pytest", "-n", "auto"], ROOT, repeat)
     runs |= {f"main command, {k}": v for k, v in main.items()} | {f"default suite, {k}": v for k, v in suite.items()}
     if slow:
