@@ -1,6 +1,6 @@
 """Times the README's commands against the floor they cannot go below: the frameworks' imports.
 
-    ./bpcheck.sh timings [--repeat N] [--slow] [--out reports/timings.json]
+    ./bpcheck.sh timings [--repeat N] [--slow] [--out reports/timings/timings.json]
 
 Every figure comes from one run on one machine, in fresh processes, imports included:
 - the floor: `python -c "import X"` for each framework the suite loads (torch, jax, tensorflow,
@@ -126,9 +126,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--slow", action="store_true", help="time the slow part too (minutes)")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "timings.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "timings" / "timings.json")
     args = parser.parse_args()
     doc = measure(args.repeat, args.slow)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(render(doc))
     print(f"written: {args.out}", file=sys.stderr)
