@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,17 @@ def load_case(name_or_path: str) -> Case:
         text = schema.read_text(path, "a case file")
     except Invalid as err:
         raise CaseError(f"{schema.where(path)}: {err.message}") from None
-    return parse_case(text, path)
+    return _parsed(text, str(path)) if len(text) <= CACHED_TEXT else parse_case(text, path)
+
+
+#: Case files up to this many characters are parsed once per process and text (a Case is frozen):
+#: the test suite asks for the bundled ones hundreds of times; a wide case is not kept.
+CACHED_TEXT = 1 << 16
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str, where: str) -> Case:
+    return parse_case(text, Path(where))
 
 
 def parse_case(text: str, path: Path = Path("<text>")) -> Case:
