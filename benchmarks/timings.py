@@ -84,7 +84,7 @@ def measure(repeat: int, slow: bool) -> dict[str, Any]:
         runs["slow part, warm"] = [seconds([python, "-m", "pytest", "-n", "auto", "-m", "slow"], ROOT)]
     median = {k: statistics.median(v) for k, v in runs.items()}
     base = {"slowest import": max(floor.values()), "sum of imports": sum(floor.values())}
-    checks = []
+    checks: list[dict[str, Any]] = []
     for what, (to, target) in TARGETS.items():
         ratio = median[what] / base[to]
         checks.append({"what": what, "seconds": median[what], "to": to, "ratio": ratio, "target": target})
