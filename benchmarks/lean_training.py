@@ -179,7 +179,13 @@ def measure(repeat: int = 5, steps: int = 10_000) -> dict[str, Any]:
             for k in range(repeat):
                 for who in ("backend", "twin") if k % 2 == 0 else ("twin", "backend"):
                     times[who].append(_seconds(calls[who]))
-            row: dict[str, Any] = {"backend": name, "dtype": dtype, "steps": steps, "ulps_apart": ulps, "target": TARGETS[name]}
+            row: dict[str, Any] = {
+                "backend": name,
+                "dtype": dtype,
+                "steps": steps,
+                "ulps_apart": ulps,
+                "target": TARGETS[name],
+            }
             for who, ts in times.items():
                 row |= {f"{who}_seconds": ts, f"{who}_min": min(ts), f"{who}_median": statistics.median(ts)}
             row["ratio_min"] = row["backend_min"] / row["twin_min"]
