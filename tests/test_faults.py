@@ -478,6 +478,11 @@ SLEEPY_RUN = textwrap.dedent(
 )
 
 
+DEFAULT_SIGINT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def _stat(pid: int) -> tuple[str, int] | None:
     """(state, parent pid) of a process, None if it is gone."""
     try:
@@ -518,20 +523,14 @@ def reaped():
 
 def _start(code: list[str], tmp_path: Path, **kwargs) -> tuple[subprocess.Popen[str], set[int]]:
     """Starts bpcheck and waits until the sleeping plug-in is running; returns its children.
-    SIGINT is given back its default first, as a terminal's shell does: a pytest-xdist worker
-    ignores it, and an ignored SIGINT is inherited (Python then installs no KeyboardInterrupt)."""
+    SIGINT is given back its default first (then the process execs bpcheck, keeping its pid), as
+    a terminal's shell does: a pytest-xdist worker ignores SIGINT, an ignored signal is inherited,
+    and Python then installs no KeyboardInterrupt."""
     marker = tmp_path / "inside"
     env = {**os.environ, "BPCHECK_TEST_MARKER": str(marker)}
-    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    argv = [sys.executable, "-c", DEFAULT_SIGINT_THEN_EXEC, *code]
     proc = subprocess.Popen(
-        code,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-        **kwargs,
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
     )
     deadline = time.monotonic() + 60
     while not marker.exists():
