@@ -96,6 +96,7 @@ def measure(repeat: int, slow: bool) -> dict[str, Any]:
         c["holds"] = (c["ratio"] if c["ratio"] is not None else c["seconds"]) <= c["target"]
     return {
         "date": time.strftime("%Y-%m-%d"),
+        "commit": _commit(),
         "machine": {"cpus": os.cpu_count(), "processor": lean_training.processor(), "python": sys.version.split()[0]},
         "load_before": os.getloadavg()[0],
         "repeat": repeat,
@@ -106,6 +107,16 @@ def measure(repeat: int, slow: bool) -> dict[str, Any]:
         "checks": checks,
         "training": lean_training.measure(repeat),
     }
+
+
+def _commit() -> str | None:
+    """The checkout's commit, with "+changes" when its tracked files differ from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return None
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD"]).returncode != 0
+    return head.stdout.strip() + ("+changes" if dirty else "")
 
 
 def render(doc: dict[str, Any]) -> str:
