@@ -194,7 +194,10 @@ def _cells(config: pytest.Config) -> list[Any]:
 
 def group(cell: matrix.Cell) -> Any:
     """The xdist group of a cell's tests: its backend's, so one worker computes it; a backend slow
-    as a whole (torch-compile) is split by dtype, so that two workers can share it."""
+    as a whole (torch-compile) is split by dtype, so that two workers can share it. A pair of
+    cells goes with the costlier framework's: its worker computes that one anyway, and the cheap
+    one (reference, numpy) is quickly computed or read (grouped with the cheap one, the pairs of
+    reference and of numpy made two workers wait on each other for every framework)."""
     slow = backends.declared(cell.backend).slow_reason
     return pytest.mark.xdist_group(f"{cell.backend}-{cell.dtype}" if slow else cell.backend)
 
@@ -240,7 +243,7 @@ def _part_params(config: pytest.Config, name: str, cells: tuple[matrix.Cell, ...
     for part in ("fast", "slow"):
         if common_keys(name, cells, trajectories, part):
             marks = [pytest.mark.slow] if part == "slow" else []
-            marks.append(group(cells[0]))
+            marks.append(group(max(cells, key=lambda c: backends.declared(c.backend).import_seconds)))
             out.append(pytest.param((name, *cells, part), id=id_ + ("-slow" if part == "slow" else ""), marks=marks))
     return out
 
