@@ -524,8 +524,9 @@ def reaped():
 def _start(code: list[str], tmp_path: Path, **kwargs) -> tuple[subprocess.Popen[str], set[int]]:
     """Starts bpcheck and waits until the sleeping plug-in is running; returns its children.
     SIGINT is given back its default first (then the process execs bpcheck, keeping its pid), as
-    a terminal's shell does: a pytest-xdist worker ignores SIGINT, an ignored signal is inherited,
-    and Python then installs no KeyboardInterrupt."""
+    a terminal's shell does: a test session started with SIGINT ignored (a background job of a
+    non-interactive shell, as a CI script may be) passes that on, and Python then installs no
+    KeyboardInterrupt, so the test would wait for an interrupt that never comes."""
     marker = tmp_path / "inside"
     env = {**os.environ, "BPCHECK_TEST_MARKER": str(marker)}
     argv = [sys.executable, "-c", DEFAULT_SIGINT_THEN_EXEC, *code]
