@@ -198,12 +198,16 @@ def test_verify_of_a_plugin_that_exits_while_loading_is_a_usage_error(capsys, tm
 # --- a real interrupt still stops the run ---------------------------------------------------
 
 
-needs_default_sigint = pytest.mark.skipif(
-    signal.getsignal(signal.SIGINT) is not signal.default_int_handler, reason="SIGINT is handled by someone else here"
-)
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test, as in a terminal, even when the session was started
+    with SIGINT ignored (a background job of a non-interactive shell)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
-@needs_default_sigint
+@pytest.mark.usefixtures("default_sigint")
 @pytest.mark.parametrize("cls", [fp.SignalsItself, fp.SwallowsTheInterrupt], ids=lambda c: c.__name__)
 def test_a_real_sigint_inside_a_plugin_stops_the_run(capsys, cls):
     """The plug-in is running when SIGINT arrives (it sends it itself): not its failure but the
