@@ -28,7 +28,6 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ import numpy as np
 from bpcheck import backends
 from bpcheck.reference.case import load_case
 from bpcheck.reference.oracle import rounded_parameters
+from bpcheck.reporting import environment
 
 CASE, CONFIG, DEVICE = "mazur-2015", "as-written", "cpu"
 TARGETS = {"numpy": 1.5, "torch": 1.15, "jax-jit": 1.5}  # backend / twin at most (docs/speed.md)
@@ -138,21 +138,13 @@ def _seconds(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def processor() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def _machine() -> dict[str, Any]:
     import jax
     import torch
 
     return {
         "cpu_count": os.cpu_count(),
-        "processor": processor(),
+        "processor": environment.cpu_model(),
         "python": platform.python_version(),
         **{m.__name__: m.__version__ for m in (np, torch, jax)},
     }

@@ -32,6 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lean_training  # noqa: E402
 
+from bpcheck.reporting import environment  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FRAMEWORKS = ("torch", "jax", "tensorflow", "autograd")
@@ -96,8 +98,8 @@ def measure(repeat: int, slow: bool) -> dict[str, Any]:
         c["holds"] = (c["ratio"] if c["ratio"] is not None else c["seconds"]) <= c["target"]
     return {
         "date": time.strftime("%Y-%m-%d"),
-        "commit": _commit(),
-        "machine": {"cpus": os.cpu_count(), "processor": lean_training.processor(), "python": sys.version.split()[0]},
+        "commit": environment.git_commit(),
+        "machine": {"cpus": os.cpu_count(), "processor": environment.cpu_model(), "python": sys.version.split()[0]},
         "load_before": os.getloadavg()[0],
         "repeat": repeat,
         "imports": floor,
@@ -107,16 +109,6 @@ def measure(repeat: int, slow: bool) -> dict[str, Any]:
         "checks": checks,
         "training": lean_training.measure(repeat),
     }
-
-
-def _commit() -> str | None:
-    """The checkout's commit, with "+changes" when its tracked files differ from it."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
-    if head.returncode != 0:
-        return None
-    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD"]).returncode != 0
-    return head.stdout.strip() + ("+changes" if dirty else "")
 
 
 def render(doc: dict[str, Any]) -> str:

@@ -120,39 +120,29 @@ class MatrixValues(Mapping[tuple[str, Cell], engine.Values]):
         return found
 
 
-@dataclass(frozen=True)
-class Columns:
-    """A backend's matrix columns as collection sees them: installed or not, its devices, and
-    the accelerator it could use where this machine has none (with why)."""
-
-    status: str
-    devices: tuple[str, ...] = ()
-    accelerator: str | None = None
-    missing: str = ""
-
-
 #: Where a GPU driver shows itself (NVIDIA's, AMD's ROCm): without one no framework sees a GPU.
 GPU_DRIVERS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd")
 
 
-def columns(name: str) -> Columns:
-    """A bundled framework backend's columns from its declaration and the package metadata, with
-    no import: the collection must be quick and the same in every xdist worker. A GPU column is
-    collected where a GPU driver is present; a test then skips if the framework finds no device.
-    Any other backend (numpy-only, a plug-in named by --backends) is probed here."""
+def columns(name: str) -> engine.Probe:
+    """A backend's columns as collection sees them (the engine's Probe: status, devices, and the
+    accelerator this machine lacks, with why). A bundled framework backend's come from its
+    declaration and the package metadata, with no import: the collection must be quick and the
+    same in every xdist worker; a GPU column is collected where a GPU driver is present, and a
+    test then skips if the framework finds no device. Any other backend (numpy-only, a plug-in
+    named by --backends) is probed here."""
     decl = backends.declared(name)
     if name not in backends.bundled() or not decl.distributions:
-        found = engine.probe(name)
-        return Columns(found.status, found.devices, found.accelerator, found.missing)
+        return engine.probe(name)
     missing = [d for d, v in backends.installed(decl).items() if v is None]
     if missing:
-        return Columns(f"unavailable: {', '.join(missing)} not installed")
+        return engine.Probe(name, f"unavailable: {', '.join(missing)} not installed")
     if decl.accelerator is None:
-        return Columns("available", ("cpu",))
+        return engine.Probe(name, "available", ("cpu",))
     if any(Path(p).exists() for p in GPU_DRIVERS):
-        return Columns("available", ("cpu", decl.accelerator))
+        return engine.Probe(name, "available", ("cpu", decl.accelerator))
     why = f"no GPU driver on this machine (none of {', '.join(GPU_DRIVERS)})"
-    return Columns("available", ("cpu",), decl.accelerator, why)
+    return engine.Probe(name, "available", ("cpu",), decl.accelerator, why)
 
 
 class ByCase(Mapping[str, dict[str, Any]]):
